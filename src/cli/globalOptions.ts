@@ -1,0 +1,22 @@
+import type { Argv } from 'yargs';
+
+/** Options every command takes. */
+export function addGlobalOptions<T>(y: Argv<T>) {
+  return y
+    .option('backend', {
+      type: 'string',
+      choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const,
+      default: process.env.FDFT_BACKEND ?? 'auto',
+      describe: 'Tensor backend (env FDFT_BACKEND). auto: tfjs-node-gpu, tfjs-node, then wasm, then cpu',
+      global: true,
+    })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Print only results and errors', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable JSON output / log lines', global: true })
+    .config('config', 'JSON file with option values (the command line wins)');
+}
+
+export interface GlobalOptions {
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  quiet: boolean;
+  json: boolean;
+}

@@ -1,0 +1,104 @@
+/**
+ * The one place that chooses and prepares the tensor backend.
+ *
+ *   auto       → @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (optional peers, used when
+ *                the user installed one), else wasm with fdft's training kernels, else cpu.
+ *   tensorflow → tfjs-node-gpu or tfjs-node, error if neither loads.
+ *   wasm / cpu → that backend.
+ *
+ * Everything else in fdft imports `@tensorflow/tfjs` and calls `initEngine` once before work.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './kernels/index.ts';
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface EngineInfo {
+  /** tfjs backend name actually in use: 'tensorflow' | 'wasm' | 'cpu'. */
+  backend: string;
+  /** The package that provides it. */
+  provider: string;
+  /** Why it was chosen (logged once). */
+  reason: string;
+}
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+let current: EngineInfo | undefined;
+
+async function tryTensorflow(): Promise<{ provider: string } | { error: string }> {
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (tf.findBackend('tensorflow')) return { provider: pkg };
+      errors.push(`${pkg}: loaded but registered no 'tensorflow' backend (a second copy of @tensorflow/tfjs?)`);
+    } catch (e) {
+      errors.push(`${pkg}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { error: errors.join('; ') };
+}
+
+async function useWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  // Training kernels must be registered before the backend is set (tfjs binds kernels at init).
+  registerWasmTrainingKernels();
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new EngineError('the wasm backend failed to initialise');
+  await tf.ready();
+}
+
+/** Select and initialise the backend. Idempotent: later calls return the first choice. */
+export async function initEngine(
+  choice: BackendChoice = (process.env.FDFT_BACKEND as BackendChoice) || 'auto',
+  log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
+): Promise<EngineInfo> {
+  if (current) return current;
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(choice)) {
+    throw new EngineError(`unknown backend '${choice}': use auto, tensorflow, wasm or cpu`);
+  }
+  let info: EngineInfo;
+  if (choice === 'tensorflow' || choice === 'auto') {
+    const r = await tryTensorflow();
+    if ('provider' in r) {
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      info = { backend: 'tensorflow', provider: r.provider, reason: `${choice}: ${r.provider} is installed and loads` };
+    } else if (choice === 'tensorflow') {
+      throw new EngineError(
+        `--backend tensorflow needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (see README, "GPU"): ${r.error}`,
+      );
+    } else {
+      try {
+        await useWasm();
+        info = {
+          backend: 'wasm',
+          provider: '@tensorflow/tfjs-backend-wasm + fdft training kernels',
+          reason: 'auto: no tfjs-node(-gpu) installed; wasm (SIMD) is the fastest pure-npm engine',
+        };
+      } catch (e) {
+        await tf.setBackend('cpu');
+        await tf.ready();
+        info = { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', reason: `auto: wasm failed (${(e as Error).message})` };
+      }
+    }
+  } else if (choice === 'wasm') {
+    await useWasm();
+    info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm + fdft training kernels', reason: 'requested' };
+  } else {
+    await tf.setBackend('cpu');
+    await tf.ready();
+    info = { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', reason: 'requested (slow: for reference only)' };
+  }
+  current = info;
+  log(`[fdft] backend ${info.backend} (${info.provider}) — ${info.reason}`);
+  return info;
+}
+
+/** The engine chosen by `initEngine`, if any. */
+export function engineInfo(): EngineInfo | undefined {
+  return current;
+}
