@@ -1,9 +1,65 @@
 /**
- * Training kernels fdft adds to (or replaces in) tfjs' wasm backend. Filled in by the engine work;
- * `registerWasmTrainingKernels` is idempotent.
+ * Training kernels fdft adds to (or replaces in) tfjs' wasm backend. tfjs 4.22's wasm backend runs
+ * the forward pass fast (XNNPACK, SIMD) but lacks three gradient kernels, so training any conv net
+ * on it fails with "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"; and a few of
+ * its stock kernels are far slower than what its fast kernels can do when composed.
+ *
+ * Call `registerWasmTrainingKernels()` after importing '@tensorflow/tfjs-backend-wasm' and BEFORE
+ * `tf.setBackend('wasm')`: tfjs runs each kernel's setup (binding its wasm function) when the
+ * backend initialises, and replaced stock kernels pass their setup on through ours.
  */
+import * as tf from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batchMatMul.ts';
+import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.ts';
+import { conv2dBackpropInputConfig } from './conv2dBackpropInput.ts';
+import { depthwiseConv2dBackpropFilterConfig } from './depthwiseConv2dBackpropFilter.ts';
+import { depthwiseConv2dBackpropInputConfig } from './depthwiseConv2dBackpropInput.ts';
+import { transposeConfig } from './transpose.ts';
+import { rememberStockKernel, UnsupportedKernelError } from './wasmTensors.ts';
+
+export { UnsupportedKernelError } from './wasmTensors.ts';
+
+/** Kernels the stock wasm backend lacks. */
+export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+];
+
+/** Stock wasm kernels replaced by faster compositions. */
+export const REPLACED_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropInputConfig,
+  batchMatMulConfig,
+  transposeConfig,
+];
+
+/** Names of every kernel fdft registers for wasm. */
+export function wasmTrainingKernelNames(): string[] {
+  return [...ADDED_KERNELS, ...REPLACED_KERNELS].map((k) => k.kernelName);
+}
+
+function replaceStockKernel(config: tf.KernelConfig): void {
+  const stock = tf.getKernel(config.kernelName, 'wasm');
+  if (!stock) {
+    throw new UnsupportedKernelError(
+      `wasm kernel '${config.kernelName}' to replace is not registered: import '@tensorflow/tfjs-backend-wasm' first`,
+    );
+  }
+  rememberStockKernel(stock);
+  tf.unregisterKernel(config.kernelName, 'wasm');
+  // Our kernel may fall back to the stock one, whose wasm binding is made in its setup.
+  const setups = [stock.setupFunc, config.setupFunc].filter((f): f is tf.KernelSetupFunc => f != null);
+  tf.registerKernel({ ...config, setupFunc: (backend) => setups.forEach((f) => f(backend)) });
+}
+
 let registered = false;
+
+/** Registers fdft's wasm kernels. Idempotent. */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
+  for (const k of ADDED_KERNELS) {
+    if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  }
+  for (const k of REPLACED_KERNELS) replaceStockKernel(k);
   registered = true;
 }

@@ -1,0 +1,21 @@
+/** Face detection and cropping from photos and videos (`fdft prepare`). */
+export { prepareDataset, selectFaces, cropFileName } from './prepareDataset.ts';
+export type { PrepareOptions, PrepareProgress, PrepareSummary, SourceFailure } from './prepareDataset.ts';
+export { BlazeFaceDetector, blazeFaceAnchors, defaultBlazeFaceModelPath, largestFirst } from './blazeFace.ts';
+export type { FaceDetection, FaceDetector, Detections, DetectOptions } from './blazeFace.ts';
+export { cropFace, eyeAngleDeg } from './faceCrop.ts';
+export type { CropSpec, FaceCrop } from './faceCrop.ts';
+export { squareCropBox, iou, area } from './boxes.ts';
+export type { Box } from './boxes.ts';
+export { findFfmpeg, probeVideo, readVideoFrames, sampleFrameIndices, selectExpression, parseProbe } from './ffmpeg.ts';
+export type { VideoInfo, VideoFrame, FrameSampling } from './ffmpeg.ts';
+export { labelFromFolders, parseDfdcMetadata, groupOf } from './labelRules.ts';
+export type { LabelName } from './labelRules.ts';
+export { findSources, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from './sources.ts';
+export type { SourceFile, SourceKind } from './sources.ts';
+export { MANIFEST_COLUMNS, SOURCE_COLUMNS } from './outputState.ts';
+export { decodeImageFile } from './rgbImage.ts';
+export type { RgbImage } from './rgbImage.ts';
+export { renderDrawnFace, drawnFaceSvg } from './drawnFace.ts';
+export { loadGraphModelFile } from './graphModelFile.ts';
+export { PrepareError, DetectorError, VideoDecodeError } from './errors.ts';

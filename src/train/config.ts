@@ -1,0 +1,103 @@
+/**
+ * The resolved configuration of a run: every hyper-parameter and the seed, written to the run's
+ * `run.json` so a run can be reproduced and resumed. Defaults follow the FDFtNet paper §4.1.
+ */
+export type OptimizerName = 'sgd' | 'adam';
+export type ScheduleName = 'cosine' | 'constant';
+
+export interface AugmentConfig {
+  /** Random translation in ±px with 'nearest' fill (paper: 2). */
+  translate: number;
+  /** Rotation range as a fraction of 180° (Keras `rotation_range` is degrees; the paper's 0.2 is used as-is in radians-free Keras terms — see augment.ts). */
+  rotation: number;
+  /** Zoom range (paper 0.2 → scale in [0.8, 1.2]). */
+  zoom: number;
+  /** Horizontal flip with p = 0.5. */
+  hflip: boolean;
+  /** Cutout: number of cuts uniform in [0, alpha] (paper 3). */
+  cutoutAlpha: number;
+  /** Cutout: each cut a square of side 4·k, k uniform in [1, beta] (paper 5; 10 for Deepfake/Face2Face). */
+  cutoutBeta: number;
+}
+
+export interface TrainConfig {
+  command: 'pretrain' | 'train';
+  backbone: string;
+  /** FTT stages (paper M = 3). */
+  M: number;
+  /** MBblockV3 blocks (paper N = 4). */
+  N: number;
+  /** false = the Table 6 ablation without the Fine-Tune Transformer. */
+  useFtt: boolean;
+  /** Self-attention bottleneck b (paper 8). */
+  bottleneck: number;
+  /** L2 weight decay on the heads' conv/dense kernels (paper 1e-5). */
+  l2: number;
+  /** Dataset root, or 'synthetic' for the embedded default. */
+  data: string;
+  datasetName: string;
+  /** Identity regex for splits (first capture group). */
+  groupBy?: string;
+  inputSize: number;
+  fit: 'squash' | 'crop';
+  split: 'train' | 'finetune';
+  epochs: number;
+  /** Steps per epoch (Keras generators); null = one pass over the split. */
+  stepsPerEpoch: number | null;
+  batch: number;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  schedule: ScheduleName;
+  /** Early stopping on val loss (paper 20). */
+  patience: number;
+  augment: AugmentConfig;
+  seed: number;
+  /** Pretrained backbone checkpoint (train only). */
+  backboneWeights?: string;
+}
+
+export const PAPER_AUGMENT: AugmentConfig = {
+  translate: 2,
+  rotation: 0.2,
+  zoom: 0.2,
+  hflip: true,
+  cutoutAlpha: 3,
+  cutoutBeta: 5,
+};
+
+/** Paper §4.1 fine-tuning defaults. */
+export const PAPER_TRAIN = {
+  M: 3,
+  N: 4,
+  useFtt: true,
+  bottleneck: 8,
+  l2: 1e-5,
+  epochs: 300,
+  stepsPerEpoch: null,
+  batch: 128,
+  optimizer: 'sgd',
+  lr: 0.3,
+  momentum: 0.9,
+  schedule: 'cosine',
+  patience: 20,
+} as const;
+
+/** Backbone pre-training defaults (the authors used Adam, lr 1e-3). */
+export const PAPER_PRETRAIN = {
+  epochs: 100,
+  stepsPerEpoch: null,
+  batch: 64,
+  optimizer: 'adam',
+  lr: 1e-3,
+  momentum: 0.9,
+  schedule: 'constant',
+  patience: 10,
+} as const;
+
+/**
+ * `--preset quick`: the README's main job on the embedded synthetic data, sized to finish in
+ * minutes on 2 cores. Explicit options still win.
+ */
+export const QUICK_PRETRAIN = { epochs: 4, stepsPerEpoch: 25, batch: 32, patience: 4 } as const;
+export const QUICK_TRAIN = { epochs: 8, stepsPerEpoch: 16, batch: 32, patience: 8, lr: 0.05 } as const;
