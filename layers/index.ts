@@ -5,6 +5,7 @@
 export { HardSigmoid, hardSigmoid } from './hardSigmoid.ts';
 export { HardSwish, hardSwish } from './hardSwish.ts';
 export { SelfAttention, type SelfAttentionArgs } from './selfAttention.ts';
+export { SelectInput, type SelectInputArgs } from './selectInput.ts';
 export { FrozenBackbone, type FrozenBackboneArgs } from './frozenBackbone.ts';
 export { FineTuneTransformer, type FineTuneTransformerOptions } from './fineTuneTransformer.ts';
 export { MBBlockV3, type MBBlockV3Options } from './mbBlockV3.ts';

@@ -100,7 +100,7 @@ export function resolveTrainConfig(command: 'pretrain' | 'train', argv: RawArgs)
     useFtt: p('ftt', PAPER_TRAIN.useFtt),
     bottleneck: p('bottleneck', PAPER_TRAIN.bottleneck),
     l2: p('l2', command === 'train' ? PAPER_TRAIN.l2 : 0),
-    data: argv.data ? resolve(String(argv.data)) : 'synthetic',
+    data: argv.data && argv.data !== 'synthetic' ? resolve(String(argv.data)) : 'synthetic',
     datasetName: datasetNameOf(argv.data as string | undefined),
     groupBy: argv.groupBy as string | undefined,
     inputSize: p('inputSize', 64),

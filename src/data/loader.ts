@@ -43,6 +43,8 @@ export class ImageLoader implements ImageSource {
   private readonly pixels: Uint8Array;
   private readonly status: Int32Array;
   private readonly labels: Uint8Array;
+  /** Items whose result this thread has taken in (the worker sets `status` a little earlier). */
+  private readonly reported: Uint8Array;
   private readonly skips = new Map<number, SkippedFile>();
   private readonly waiters = new Map<number, (() => void)[]>();
   private readonly opts: LoadOptions;
@@ -61,6 +63,7 @@ export class ImageLoader implements ImageSource {
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`image size must be a positive integer (got ${this.size})`);
     this.bytes = this.size * this.size * 3;
     this.labels = Uint8Array.from(samples, (s) => s.label);
+    this.reported = new Uint8Array(this.length);
     this.allDone = new Promise((r) => (this.resolveAll = r));
     const thread = opts.thread ?? 'worker';
     const useWorker = thread === 'worker' && samples.length > 0;
@@ -68,20 +71,22 @@ export class ImageLoader implements ImageSource {
     this.status = new Int32Array(useWorker ? new SharedArrayBuffer(4 * this.length) : new ArrayBuffer(4 * this.length));
     if (samples.length === 0) this.resolveAll();
     else if (useWorker) this.startWorker();
-    else this.startInline(Array.from({ length: this.length }, (_, i) => i));
+    else this.startInline();
   }
 
   private decodeOptions(): DecodeOptions {
     const { size, fit, minSide, limitInputPixels, background } = this.opts;
-    return { size: this.size, fit, minSide, limitInputPixels, background, ...(size ? {} : {}) };
+    void size;
+    return { size: this.size, fit, minSide, limitInputPixels, background };
   }
 
-  private startInline(indices: number[]): void {
+  /** Decodes on this thread: everything, or only `indices` (what a failed worker left). */
+  private startInline(indices?: number[]): void {
     const cache = this.opts.cacheDir ? new DecodedImageCache(this.opts.cacheDir) : undefined;
     const decode = this.decodeOptions();
-    const todo = new Set(indices);
+    const todo = indices ? new Set(indices) : undefined;
     this.scheduler = new DecodeScheduler(this.length, this.opts.concurrency ?? defaultConcurrency(), async (i) => {
-      if (!todo.has(i) || Atomics.load(this.status, i) !== PENDING) return;
+      if ((todo && !todo.has(i)) || Atomics.load(this.status, i) !== PENDING) return;
       const r = await decodeCached(this.samples[i]!.path, decode, cache);
       if (this.closed) return;
       if ('image' in r) {
@@ -91,8 +96,8 @@ export class ImageLoader implements ImageSource {
         this.finish(i, SKIPPED, r.skip);
       }
     });
-    // Items already finished by a failed worker are marked started so the pool skips them.
-    this.scheduler.prioritize(indices);
+    if (indices) this.scheduler.prioritize(indices);
+    this.scheduler.start();
   }
 
   private startWorker(): void {
@@ -110,24 +115,32 @@ export class ImageLoader implements ImageSource {
     worker.unref(); // only waiting callers keep the process alive (see refresh())
     worker.on('message', (m: { i?: number; skip?: Omit<SkippedFile, 'path'>; done?: boolean }) => {
       if (m.done) {
+        this.worker = undefined; // before terminate, so its 'exit' is not taken for a failure
         void worker.terminate();
-        this.worker = undefined;
       } else if (m.i !== undefined) {
         this.finish(m.i, m.skip ? SKIPPED : OK, m.skip, true);
       }
     });
-    worker.on('error', (e) => {
+    const fallBack = (why: string) => {
       // A worker that cannot run (e.g. a loader problem) must not lose images: finish inline.
+      if (this.worker !== worker || this.closed) return;
       this.worker = undefined;
-      if (this.closed) return;
       const left: number[] = [];
-      for (let i = 0; i < this.length; i++) if (Atomics.load(this.status, i) === PENDING) left.push(i);
-      process.emitWarning(`fdft decode worker failed (${e.message}); decoding ${left.length} image(s) on the main thread`);
-      this.startInline(left);
-    });
+      for (let i = 0; i < this.length; i++) {
+        const st = Atomics.load(this.status, i);
+        if (st === PENDING) left.push(i);
+        else if (!this.reported[i]) this.finish(i, st, st === SKIPPED ? { reason: 'decode-error', detail: `decode worker failed: ${why}` } : undefined, true);
+      }
+      process.emitWarning(`fdft decode worker failed (${why}); decoding ${left.length} image(s) on the main thread`);
+      if (left.length) this.startInline(left);
+    };
+    worker.on('error', (e) => fallBack(e.message));
+    worker.on('exit', (code) => fallBack(`exited with code ${code}`));
   }
 
   private finish(i: number, state: number, skip?: Omit<SkippedFile, 'path'>, fromWorker = false): void {
+    if (this.reported[i]) return;
+    this.reported[i] = 1;
     if (!fromWorker) Atomics.store(this.status, i, state);
     if (skip) this.skips.set(i, { path: this.samples[i]!.path, ...skip });
     this.finished++;

@@ -86,8 +86,11 @@ function run(bin: string, args: string[]): Promise<{ code: number | null; stderr
 }
 
 /** The last meaningful ffmpeg error line, for reports. */
-function ffmpegError(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+function ffmpegError(stderr: string, path: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.split(`${path}: `).join('').trim())
+    .filter(Boolean);
   const err = lines.filter((l) => /invalid|error|not found|no such|corrupt|could not|unknown|moov/i.test(l));
   return (err.at(-1) ?? lines.at(-1) ?? 'ffmpeg failed').slice(0, 300);
 }
@@ -121,11 +124,11 @@ export async function probeVideo(path: string, ffmpeg = findFfmpeg()): Promise<V
   if (!info) {
     const noVideo = /Input #0/.test(stderr) && !/Video:/.test(stderr);
     throw new VideoDecodeError(
-      `${path}: ${noVideo ? 'no video stream' : ffmpegError(stderr)}`,
+      `${path}: ${noVideo ? 'no video stream' : ffmpegError(stderr, path)}`,
       noVideo ? 'no-video-stream' : 'corrupt-video',
     );
   }
-  if (code !== 0 && info.frameCount === 0) throw new VideoDecodeError(`${path}: ${ffmpegError(stderr)}`, 'corrupt-video');
+  if (code !== 0 && info.frameCount === 0) throw new VideoDecodeError(`${path}: ${ffmpegError(stderr, path)}`, 'corrupt-video');
   return info;
 }
 
@@ -218,7 +221,7 @@ export async function* readVideoFrames(
     finished = true;
     if (spawnError) throw new VideoDecodeError(`cannot run ffmpeg: ${spawnError.message}`, 'ffmpeg-missing');
     if (code !== 0) {
-      throw new VideoDecodeError(`${path}: ${ffmpegError(stderr)}`, 'corrupt-video', emitted);
+      throw new VideoDecodeError(`${path}: ${ffmpegError(stderr, path)}`, 'corrupt-video', emitted);
     }
     if (emitted === 0) throw new VideoDecodeError(`${path}: ffmpeg decoded no frame`, 'corrupt-video');
   } finally {

@@ -336,7 +336,7 @@ async function run(
         if (!(e instanceof VideoDecodeError)) throw e;
         if (e.reason === 'ffmpeg-missing') throw new PrepareError(e.message);
         if (e.framesDecoded === 0 && (sourceRow.frames as number) === 0) {
-          await fail(e.reason, e.message);
+          await fail(e.reason, e.message.replace(`${src.path}: `, ''));
           continue;
         }
         sourceRow.detail = `partial: ${e.message}`.slice(0, 300); // keep the frames decoded before the break

@@ -118,7 +118,12 @@ export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): 
   }
 }
 
-/** Restore slot variables and the iteration count saved by `saveOptimizerState` into `optimizer`. */
+/**
+ * Restore slot variables and the iteration count saved by `saveOptimizerState` into `optimizer`.
+ * tfjs names slots after their variable (`<var>/momentum`; Adam `<var>/m`, `<var>/v`; plus `iter`)
+ * but looks them up BY POSITION in the gradient list, so the resumed loop must pass its variables
+ * in the same order (the model's `trainableWeights` order is stable for one architecture).
+ */
 export async function loadOptimizerState(dir: string, optimizer: tf.Optimizer): Promise<void> {
   const manifestPath = join(dir, 'optimizer.json');
   let manifest: OptimizerManifest;

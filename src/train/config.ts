@@ -8,7 +8,7 @@ export type ScheduleName = 'cosine' | 'constant';
 export interface AugmentConfig {
   /** Random translation in ±px with 'nearest' fill (paper: 2). */
   translate: number;
-  /** Rotation range as a fraction of 180° (Keras `rotation_range` is degrees; the paper's 0.2 is used as-is in radians-free Keras terms — see augment.ts). */
+  /** Rotation range in degrees, Keras `rotation_range` (the paper's value 0.2 is passed to Keras as is). */
   rotation: number;
   /** Zoom range (paper 0.2 → scale in [0.8, 1.2]). */
   zoom: number;

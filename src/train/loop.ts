@@ -28,7 +28,8 @@ export interface Batch {
 }
 
 /** A source of batches for one epoch; owns nothing after `return`. */
-export type EpochBatches = (epoch: number) => Iterable<Batch> | AsyncIterable<Batch>;
+/** Batches of an epoch from a step on (resume inside an epoch); pure in (epoch, step). */
+export type EpochBatches = (epoch: number, fromStep?: number) => Iterable<Batch> | AsyncIterable<Batch>;
 
 export interface ValidationSet {
   /** Returns fake-probability scores and labels for the whole validation split. */
@@ -149,29 +150,24 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     let lossSum = partial?.lossSum ?? 0;
     let accSum = partial?.accSum ?? 0;
     let seen = partial?.seen ?? 0;
-    let step = 0;
+    let step = partial?.step ?? 0;
     const priorSeconds = partial?.seconds ?? 0;
     let lr = lrAt(state.globalStep);
-    for await (const batch of o.batches(epoch)) {
-      if (partial && step < partial.step) {
-        // Replaying an interrupted epoch: these batches were already trained on.
-        tf.dispose([batch.xs, batch.ys]);
-        step++;
-        continue;
-      }
+    for await (const batch of o.batches(epoch, step)) {
       lr = lrAt(state.globalStep);
       setOptimizerLearningRate(optimizer, lr);
       const n = batch.xs.shape[0];
       const { loss, correct } = tf.tidy(() => {
         const inputs = o.inputsFor(batch.xs);
-        let probs: tf.Tensor2D | undefined;
+        let right: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          probs = trainModel.apply(inputs, { training: true }) as tf.Tensor2D;
+          const probs = trainModel.apply(inputs, { training: true }) as tf.Tensor2D;
+          // Kept: variableGrads disposes everything else its function created.
+          right = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(batch.ys, -1)), 'float32')) as tf.Scalar);
           return tf.add(crossEntropy(batch.ys, probs), l2Penalty(vars, config.l2)) as tf.Scalar;
         }, vars);
         optimizer.applyGradients(grads);
-        const right = tf.sum(tf.cast(tf.equal(tf.argMax(probs!, -1), tf.argMax(batch.ys, -1)), 'float32'));
-        return { loss: tf.keep(value), correct: tf.keep(right) };
+        return { loss: value, correct: right! };
       });
       const [lossVal, correctVal] = [(await loss.data())[0]!, (await correct.data())[0]!];
       tf.dispose([loss, correct, batch.xs, batch.ys]);
@@ -200,6 +196,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       reporter.log(`interrupted in epoch ${epoch + 1} after step ${step}; checkpoint written. Resume with --resume ${o.runDir}`);
       break;
     }
+    const trainSeconds = priorSeconds + (performance.now() - t0) / 1000;
     const val = await o.validation.score();
     const seconds = priorSeconds + (performance.now() - t0) / 1000;
     const record: EpochRecord = {
@@ -212,7 +209,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       valAcc: accuracyAtHalf(val.scores, val.labels),
       valAuroc: safeAuroc(val.scores, val.labels),
       seconds,
-      imagesPerSec: seen / seconds,
+      imagesPerSec: seen / trainSeconds,
       ...(o.extraScalars?.() ?? {}),
     };
     assertFiniteLoss(record.valLoss, epoch + 1, step);

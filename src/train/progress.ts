@@ -88,6 +88,8 @@ export class ProgressReporter {
   private lastStep = 0;
   private lastIps: number | undefined;
   private finishedEpochSeconds: number[] = [];
+  private lastDraw = 0;
+  private readonly restoreTerminal = () => this.stop();
 
   constructor(opts: ProgressReporterOptions = {}) {
     const fallback = opts.mode === 'json' ? process.stdout : process.stderr;
@@ -140,6 +142,8 @@ export class ProgressReporter {
           // signals.ts owns SIGINT/SIGTERM; cli-progress must not install its own handlers.
           gracefulExit: false,
         });
+        // The bar turns terminal line-wrapping off; turn it back on even if the run dies without stop().
+        process.once('exit', this.restoreTerminal);
       }
       // One bar for the whole run, restarted per epoch (MultiBar would keep redrawing old bars).
       const payload = { epoch, epochs, loss: '-', acc: '-', ips: '-', runEta: '?' };
@@ -160,6 +164,13 @@ export class ProgressReporter {
         ips: imagesPerSec === undefined ? '-' : imagesPerSec.toFixed(0),
         runEta: eta === undefined ? '?' : formatDuration(eta),
       });
+      // MultiBar redraws on a timer, which never fires while a CPU-bound loop awaits only
+      // microtasks (tensor.data()); redraw here, at most 10 times a second.
+      const now = this.now();
+      if (this.multibar && now - this.lastDraw >= 100) {
+        this.lastDraw = now;
+        this.multibar.update();
+      }
     }
   }
 
@@ -216,6 +227,7 @@ export class ProgressReporter {
   /** Stop the bar (and its redraw timer). Safe to call more than once. */
   stop(): void {
     if (this.multibar) {
+      process.removeListener('exit', this.restoreTerminal);
       this.multibar.stop();
       this.multibar = null;
       this.bar = null;

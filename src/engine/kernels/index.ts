@@ -14,7 +14,15 @@ import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.ts';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwiseConv2dBackpropFilter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwiseConv2dBackpropInput.ts';
+import { identityConfig } from './identity.ts';
+import { meanConfig } from './mean.ts';
+import { sliceConfig } from './slice.ts';
+import { splitVConfig } from './splitV.ts';
+import { stridedSliceConfig } from './stridedSlice.ts';
+import { sumConfig } from './sum.ts';
+import { tileConfig } from './tile.ts';
 import { transposeConfig } from './transpose.ts';
+import { unpackConfig } from './unpack.ts';
 import { rememberStockKernel, UnsupportedKernelError } from './wasmTensors.ts';
 
 export { UnsupportedKernelError } from './wasmTensors.ts';
@@ -31,6 +39,14 @@ export const REPLACED_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
   batchMatMulConfig,
   transposeConfig,
+  sliceConfig,
+  splitVConfig,
+  unpackConfig,
+  stridedSliceConfig,
+  tileConfig,
+  identityConfig,
+  sumConfig,
+  meanConfig,
 ];
 
 /** Names of every kernel fdft registers for wasm. */

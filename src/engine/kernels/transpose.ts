@@ -27,17 +27,28 @@ export function simplifyTranspose(shape: readonly number[], perm: readonly numbe
 
 const TILE = 32;
 
+/** 4-byte elements (float32, int32) are moved as Int32 bit patterns: one monomorphic loop for both. */
+function heapWords(backend: BackendWasm, x: TensorInfo): Int32Array {
+  const f = backend.typedArrayFromHeap(x);
+  return new Int32Array(f.buffer, f.byteOffset, f.length);
+}
+
+/** Transpose of a float32 or int32 tensor. */
 export function transposeOnHeap(backend: BackendWasm, x: TensorInfo, perm: readonly number[]): TensorInfo {
-  const outShape = perm.map((a) => x.shape[a]!);
-  const out = backend.makeOutput(outShape, x.dtype);
-  const src = backend.typedArrayFromHeap(x);
-  const dst = backend.typedArrayFromHeap(out);
+  const out = backend.makeOutput(
+    perm.map((a) => x.shape[a]!),
+    x.dtype,
+  );
+  const src = heapWords(backend, x);
+  const dst = heapWords(backend, out);
   const { shape, perm: p } = simplifyTranspose(x.shape, perm);
+  if (p.length <= 1) dst.set(src);
+  else blockedTranspose(src, dst, shape, p);
+  return out;
+}
+
+function blockedTranspose(src: Int32Array, dst: Int32Array, shape: number[], p: number[]): void {
   const r = p.length;
-  if (r <= 1) {
-    dst.set(src);
-    return out;
-  }
   const inStrides = new Array<number>(r);
   inStrides[r - 1] = 1;
   for (let i = r - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * shape[i + 1]!;
@@ -57,17 +68,7 @@ export function transposeOnHeap(backend: BackendWasm, x: TensorInfo, perm: reado
     if (sB === 1) {
       for (let a = 0; a < nA; a++) dst.set(src.subarray(inBase + a * sA, inBase + a * sA + nB), o + a * nB);
     } else {
-      for (let a0 = 0; a0 < nA; a0 += TILE) {
-        const a1 = Math.min(a0 + TILE, nA);
-        for (let b0 = 0; b0 < nB; b0 += TILE) {
-          const b1 = Math.min(b0 + TILE, nB);
-          for (let a = a0; a < a1; a++) {
-            let i = inBase + a * sA + b0 * sB;
-            const d = o + a * nB;
-            for (let b = b0; b < b1; b++, i += sB) dst[d + b] = src[i]!;
-          }
-        }
-      }
+      transposeBlock(src, dst, inBase, o, nA, nB, sA, sB);
     }
     o += nA * nB;
     // Odometer over the outer output axes.
@@ -79,14 +80,28 @@ export function transposeOnHeap(backend: BackendWasm, x: TensorInfo, perm: reado
       idx[k] = 0;
     }
   }
-  return out;
+}
+
+/** dst[o + a·nB + b] = src[i0 + a·sA + b·sB], in TILE×TILE blocks so the strided reads stay in cache. */
+function transposeBlock(src: Int32Array, dst: Int32Array, i0: number, o: number, nA: number, nB: number, sA: number, sB: number): void {
+  for (let a0 = 0; a0 < nA; a0 += TILE) {
+    const a1 = Math.min(a0 + TILE, nA);
+    for (let b0 = 0; b0 < nB; b0 += TILE) {
+      const b1 = Math.min(b0 + TILE, nB);
+      for (let a = a0; a < a1; a++) {
+        let i = i0 + a * sA + b0 * sB;
+        const d = o + a * nB;
+        for (let b = b0; b < b1; b++, i += sB) dst[d + b] = src[i]!;
+      }
+    }
+  }
 }
 
 function transposeKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs.x!;
   const perm = (args.attrs as unknown as tf.TransposeAttrs).perm;
-  if (x.dtype === 'string' || x.dtype === 'complex64') return runStockKernel(backend, 'Transpose', { x }, { perm });
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return runStockKernel(backend, 'Transpose', { x }, { perm });
   return transposeOnHeap(backend, x, perm);
 }
 

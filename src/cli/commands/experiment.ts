@@ -1,0 +1,66 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalOptions } from '../globalOptions.ts';
+
+interface ExperimentArgs extends GlobalOptions {
+  file: string;
+  repeat?: number;
+  checkpoints: string;
+  reports: string;
+  dryRun: boolean;
+  cacheDir?: string;
+  tensorboard: boolean;
+}
+
+export const command: CommandModule<object, ExperimentArgs> = {
+  command: 'experiment <file>',
+  describe: "Run an experiment file (the paper's Table 5 / Table 6) — resumable — and write reports/<name>/ (report.md, report.html, results.json, ROC and training-curve PNGs)",
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'experiments/table5.json, table6.json, quick.json or your own' })
+      .option('repeat', { type: 'number', describe: 'Seeds per cell (reports mean ± std)' })
+      .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories (finished runs are reused)' })
+      .option('reports', { type: 'string', default: 'reports', describe: 'Directory for reports/<name>/' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'List what would run, train nothing' })
+      .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' })
+      .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into each run directory' })
+      .example('$0 experiment experiments/quick.json', 'a small Table 5 + 6 on synthetic faces, minutes on 2 cores')
+      .example('$0 experiment experiments/table6.json --repeat 3', 'the FTT ablation with 3 seeds per cell') as never,
+  handler: async (argv) => {
+    const { join } = await import('node:path');
+    const { loadExperiment } = await import('../../experiments/schema.ts');
+    const { runExperiment, seedsFor } = await import('../../experiments/runner.ts');
+    const { collectResults, writeExperimentReport, table5 } = await import('../../experiments/report.ts');
+    const { trainingContext } = await import('../runCommon.ts');
+    const exp = await loadExperiment(argv.file);
+    const { reporter, interrupt } = await trainingContext(argv);
+    try {
+      const outcomes = await runExperiment(exp, {
+        checkpointsRoot: argv.checkpoints,
+        reporter,
+        interrupt,
+        cacheDir: argv.cacheDir,
+        tensorboard: argv.tensorboard,
+        repeat: argv.repeat,
+        dryRun: argv.dryRun,
+      });
+      reporter.stop();
+      const seeds = seedsFor(exp, argv.repeat);
+      const results = await collectResults(exp, outcomes, seeds);
+      const written = await writeExperimentReport(exp, results, join(argv.reports, exp.name));
+      if (argv.json) console.log(JSON.stringify({ report: written, outcomes }));
+      else {
+        const t = table5(exp, results);
+        console.log(`\n${t.headers.join(' | ')}`);
+        for (const row of t.rows) console.log(row.join(' | '));
+        const trained = outcomes.filter((o) => o.trained).length;
+        const skipped = outcomes.filter((o) => o.status === 'skipped');
+        console.log(`\n${outcomes.length} cells: ${trained} trained now, ${outcomes.filter((o) => o.status === 'finished' && !o.trained).length} reused, ${skipped.length} skipped, ${outcomes.filter((o) => o.status === 'failed').length} failed, ${outcomes.filter((o) => o.status === 'interrupted').length} interrupted`);
+        console.log(`report: ${written.markdown}\n        ${written.html}`);
+      }
+      if (outcomes.some((o) => o.status === 'interrupted')) process.exitCode = 130;
+      else if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
+    } finally {
+      interrupt.dispose();
+    }
+  },
+};

@@ -1,0 +1,39 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalOptions } from '../globalOptions.ts';
+
+interface PredictArgs extends GlobalOptions {
+  checkpoint: string;
+  inputs: string[];
+  checkpoints: string;
+  batch: number;
+}
+
+export const command: CommandModule<object, PredictArgs> = {
+  command: 'predict <inputs..>',
+  describe: 'Fake probability of each image (files or directories), decoded exactly as in training',
+  builder: (y) =>
+    y
+      .positional('inputs', { type: 'string', array: true, describe: 'Image files or directories' })
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'Run directory (or its name / unique prefix)' })
+      .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
+      .option('batch', { type: 'number', default: 64, describe: 'Inference batch size' }) as never,
+  handler: async (argv) => {
+    const { initEngine } = await import('../../engine/index.ts');
+    const { resolveRunDir } = await import('../../train/runDir.ts');
+    const { predictFiles } = await import('../../eval/evaluateRun.ts');
+    await initEngine(argv.backend, argv.quiet ? () => {} : (m) => process.stderr.write(m + '\n'));
+    const dir = await resolveRunDir(argv.checkpoint, argv.checkpoints);
+    const results = await predictFiles(dir, argv.inputs, { batch: argv.batch });
+    if (argv.json) {
+      console.log(JSON.stringify(results));
+    } else {
+      const w = Math.min(80, Math.max(4, ...results.map((r) => r.path.length)));
+      console.log(`${'image'.padEnd(w)}  p(fake)  verdict`);
+      for (const r of results) {
+        console.log(r.error ? `${r.path.padEnd(w)}  -        skipped (${r.error})` : `${r.path.padEnd(w)}  ${r.fake!.toFixed(4)}   ${r.label}`);
+      }
+    }
+    const bad = results.filter((r) => r.error).length;
+    if (bad && !argv.quiet) process.stderr.write(`${bad} of ${results.length} file(s) could not be used\n`);
+  },
+};

@@ -1,0 +1,159 @@
+/**
+ * Run an exported ONNX model (src/export/onnx.ts) with onnxruntime-node: native, multi-threaded
+ * convolutions for the frozen backbone, whose forward pass is pure inference (issue 9, lever 2).
+ *
+ *   if (await onnxAvailable()) {
+ *     const runner = await OnnxRunner.create(exportOnnx(backbone), { threads: 2 });
+ *     const features = await runner.predictTensor(images);   // tf.Tensor, like backbone.predict(images)
+ *   }
+ *
+ * onnxruntime-node is a native addon with prebuilt binaries for a few platforms; it is imported
+ * lazily, so fdft still loads where it cannot, and `onnxAvailable()` says whether to fall back to
+ * tfjs (`onnxUnavailableReason()` says why not).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type * as Ort from 'onnxruntime-node';
+
+/** onnxruntime-node cannot be loaded on this platform (or failed to). */
+export class OnnxRuntimeUnavailableError extends Error {
+  override name = 'OnnxRuntimeUnavailableError';
+}
+
+/** Bad input to a runner, or a failure inside onnxruntime. */
+export class OnnxRunError extends Error {
+  override name = 'OnnxRunError';
+}
+
+type OrtModule = typeof Ort;
+let ortLoad: Promise<OrtModule | Error> | undefined;
+
+function loadOrt(): Promise<OrtModule | Error> {
+  ortLoad ??= import('onnxruntime-node').then(
+    (m) => ((m as unknown as { default?: OrtModule }).default?.InferenceSession ? (m as unknown as { default: OrtModule }).default : (m as OrtModule)),
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+  return ortLoad;
+}
+
+async function ort(): Promise<OrtModule> {
+  const m = await loadOrt();
+  if (m instanceof Error) {
+    throw new OnnxRuntimeUnavailableError(
+      `onnxruntime-node does not load on ${process.platform}-${process.arch} (${m.message.split('\n')[0]}); use the tfjs engine instead`,
+    );
+  }
+  return m;
+}
+
+/** Whether onnxruntime-node loads here (the fallback signal: false → use tfjs). Never throws. */
+export async function onnxAvailable(): Promise<boolean> {
+  return !((await loadOrt()) instanceof Error);
+}
+
+/** Why onnxruntime-node does not load, or undefined when it does. */
+export async function onnxUnavailableReason(): Promise<string | undefined> {
+  const m = await loadOrt();
+  return m instanceof Error ? m.message : undefined;
+}
+
+export interface OnnxRunnerOptions {
+  /** Intra-op threads (default 1). onnxruntime parallelises each conv over these. */
+  threads?: number;
+  /**
+   * Let idle worker threads spin briefly for the next op (onnxruntime's default, lowest latency).
+   * Default false: fdft runs the backbone between tfjs steps on the same cores, and spinning threads
+   * would steal them from tfjs.
+   */
+  spin?: boolean;
+  /** onnxruntime graph optimisations (default 'all': fusions and the NCHWc conv layout). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export interface OnnxOutput {
+  data: Float32Array;
+  dims: number[];
+}
+
+export class OnnxRunner {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+    /** The model's input names, in order. */
+    readonly inputNames: readonly string[],
+    /** The model's output names, in order. */
+    readonly outputNames: readonly string[],
+  ) {}
+
+  /** Load an ONNX model (bytes from `exportOnnx`, or a file's contents). */
+  static async create(bytes: Uint8Array, opts: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
+    const o = await ort();
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new OnnxRunError(`threads must be a positive integer, got ${opts.threads}`);
+    const spin = opts.spin ?? false;
+    let session: Ort.InferenceSession;
+    try {
+      session = await o.InferenceSession.create(bytes, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+        executionProviders: ['cpu'],
+        extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
+      });
+    } catch (e) {
+      throw new OnnxRunError(`onnxruntime cannot load the model: ${(e as Error).message}`);
+    }
+    return new OnnxRunner(o, session, session.inputNames, session.outputNames);
+  }
+
+  /** Run a single-input model on `x` of shape `shape` (NHWC for images); returns its first output. */
+  async run(x: Float32Array, shape: readonly number[]): Promise<OnnxOutput> {
+    if (this.inputNames.length !== 1) {
+      throw new OnnxRunError(`run() needs a single-input model; this one takes ${this.inputNames.join(', ')}: use runFeeds()`);
+    }
+    const out = await this.runFeeds({ [this.inputNames[0]!]: { data: x, dims: shape } });
+    return out[this.outputNames[0]!]!;
+  }
+
+  /** Run with named inputs; returns every output by name. */
+  async runFeeds(feeds: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<Record<string, OnnxOutput>> {
+    const ortFeeds: Record<string, Ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const f = feeds[name];
+      if (!f) throw new OnnxRunError(`missing input '${name}' (the model takes ${this.inputNames.join(', ')})`);
+      const n = f.dims.reduce((a, b) => a * b, 1);
+      if (n !== f.data.length) throw new OnnxRunError(`input '${name}': ${f.data.length} values for shape [${f.dims.join(', ')}]`);
+      ortFeeds[name] = new this.ort.Tensor('float32', f.data, f.dims.slice());
+    }
+    let results: Ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(ortFeeds);
+    } catch (e) {
+      throw new OnnxRunError(`onnxruntime run failed: ${(e as Error).message}`);
+    }
+    const out: Record<string, OnnxOutput> = {};
+    for (const name of this.outputNames) {
+      const t = results[name]!;
+      if (t.type !== 'float32') throw new OnnxRunError(`output '${name}' is ${t.type}, expected float32`);
+      out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    }
+    return out;
+  }
+
+  /**
+   * `backbone.predict(xs)` through onnxruntime: a float32 tensor in (NHWC images), a tfjs tensor out
+   * (the caller disposes it). Uses the tfjs module the caller uses, so the result lives on its backend.
+   */
+  async predictTensor(xs: tf.Tensor, tfjs?: typeof tf): Promise<tf.Tensor> {
+    if (xs.dtype !== 'float32') throw new OnnxRunError(`predictTensor needs a float32 tensor, got ${xs.dtype}`);
+    const t = tfjs ?? ((await import('@tensorflow/tfjs')) as typeof tf);
+    const data = (await xs.data()) as Float32Array;
+    const y = await this.run(data, xs.shape);
+    return t.tensor(y.data, y.dims, 'float32');
+  }
+
+  /** Free the native session. */
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

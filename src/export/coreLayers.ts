@@ -1,0 +1,91 @@
+/**
+ * Core layers: Dense, Flatten, Reshape, Permute, the activation layers, and the layers that are the
+ * identity at inference (Dropout and the noise layers).
+ */
+import { applyActivation, clip } from './activations.ts';
+import { type LayerConverter, oneInput } from './converter.ts';
+import { OnnxExportError } from './errors.ts';
+import { attr } from './onnxGraph.ts';
+import { fromTfjsLayout, internalAxis, toTfjsLayout } from './value.ts';
+import { layerWeights, requireWeight } from './weights.ts';
+
+/** Inference-time identity (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout). */
+export const identity: LayerConverter = (a) => [{ ...oneInput(a), shape: a.outputShapes[0]! }];
+
+export const dense: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const w = layerWeights(a.layer);
+  const k = requireWeight(w, 'kernel', a.layer);
+  const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
+  const kernel = a.g.addFloat(`${a.base}/W`, k.data, k.shape);
+  const shape = a.outputShapes[0]!;
+  let y: string;
+  if (x.shape.length === 2) {
+    const inputs = [x.name, kernel];
+    if (bias) inputs.push(a.g.addFloat(`${a.base}/B`, bias.data, bias.shape));
+    y = a.g.op('Gemm', inputs, a.base);
+  } else {
+    // tfjs Dense acts on the last (channel) axis of higher-rank inputs.
+    const mm = a.g.op('MatMul', [toTfjsLayout(a.g, x, a.base), kernel], `${a.base}/matmul`);
+    const withBias = bias ? a.g.op('Add', [mm, a.g.addFloat(`${a.base}/B`, bias.data, bias.shape)], `${a.base}/bias`) : mm;
+    y = fromTfjsLayout(a.g, withBias, shape, a.base).name;
+  }
+  return [applyActivation(a.g, a.config.activation as string, { name: y, shape }, `${a.base}/act`)];
+};
+
+export const flatten: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const shape = a.outputShapes[0]!;
+  if (x.shape.length === 2) return [{ ...x, shape }];
+  // tfjs flattens in NHWC order.
+  return [{ name: a.g.op('Flatten', [toTfjsLayout(a.g, x, a.base)], a.base, { axis: attr.int(1) }), shape }];
+};
+
+export const reshape: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const target = a.config.targetShape as number[];
+  // 0 copies the (dynamic) batch dimension; tfjs' targetShape excludes it and may hold one -1.
+  const shapeInit = a.g.addInt64(`${a.base}/shape`, [0, ...target]);
+  const y = a.g.op('Reshape', [toTfjsLayout(a.g, x, a.base), shapeInit], `${a.base}/reshape`);
+  return [fromTfjsLayout(a.g, y, a.outputShapes[0]!, a.base)];
+};
+
+export const permuteLayer: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const dims = a.config.dims as number[];
+  const y = a.g.op('Transpose', [toTfjsLayout(a.g, x, a.base)], `${a.base}/permute`, { perm: attr.ints([0, ...dims]) });
+  return [fromTfjsLayout(a.g, y, a.outputShapes[0]!, a.base)];
+};
+
+export const activation: LayerConverter = (a) => [applyActivation(a.g, a.config.activation as string, oneInput(a), a.base)];
+
+export const relu: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const max = a.config.maxValue as number | null | undefined;
+  if (max == null) return [{ name: a.g.op('Relu', [x.name], a.base), shape: x.shape }];
+  return [{ name: clip(a.g, x.name, 0, max, a.base), shape: x.shape }];
+};
+
+export const leakyRelu: LayerConverter = (a) => {
+  const x = oneInput(a);
+  return [{ name: a.g.op('LeakyRelu', [x.name], a.base, { alpha: attr.float(Number(a.config.alpha ?? 0.3)) }), shape: x.shape }];
+};
+
+export const elu: LayerConverter = (a) => {
+  const x = oneInput(a);
+  return [{ name: a.g.op('Elu', [x.name], a.base, { alpha: attr.float(Number(a.config.alpha ?? 1)) }), shape: x.shape }];
+};
+
+export const thresholdedRelu: LayerConverter = (a) => {
+  const x = oneInput(a);
+  return [{ name: a.g.op('ThresholdedRelu', [x.name], a.base, { alpha: attr.float(Number(a.config.theta ?? 1)) }), shape: x.shape }];
+};
+
+export const softmax: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const axisCfg = a.config.axis ?? -1;
+  const axis = Array.isArray(axisCfg) ? axisCfg : [axisCfg];
+  if (axis.length !== 1) throw new OnnxExportError(`Softmax over several axes (${JSON.stringify(axisCfg)}) is not supported`);
+  const ax = internalAxis(Number(axis[0]), x.shape.length);
+  return [{ name: a.g.op('Softmax', [x.name], a.base, { axis: attr.int(ax) }), shape: x.shape }];
+};

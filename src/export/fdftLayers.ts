@@ -1,0 +1,69 @@
+/**
+ * fdft's own layers (layers/): HardSigmoid and HardSwish of FDFtNet eq. 4, and SelfAttention of
+ * eq. 1–3. (FrozenBackbone is inlined by the exporter, like any nested model.)
+ */
+import { type LayerConverter, oneInput, requireRank } from './converter.ts';
+import { attr } from './onnxGraph.ts';
+import { staticDim } from './value.ts';
+import { layerWeights, requireWeight } from './weights.ts';
+
+/** ReLU6(x + 3)/6 = clip(x/6 + 0.5, 0, 1) = ONNX HardSigmoid(alpha = 1/6, beta = 0.5). */
+function hardSigmoidOp(g: Parameters<LayerConverter>[0]['g'], x: string, base: string): string {
+  return g.op('HardSigmoid', [x], base, { alpha: attr.float(1 / 6), beta: attr.float(0.5) });
+}
+
+export const hardSigmoid: LayerConverter = (a) => {
+  const x = oneInput(a);
+  return [{ name: hardSigmoidOp(a.g, x.name, a.base), shape: x.shape }];
+};
+
+/** x · HardSigmoid(x) (ONNX's HardSwish op needs opset 14; this is the same function at opset 13). */
+export const hardSwish: LayerConverter = (a) => {
+  const x = oneInput(a);
+  return [{ name: a.g.op('Mul', [x.name, hardSigmoidOp(a.g, x.name, `${a.base}/gate`)], a.base), shape: x.shape }];
+};
+
+/**
+ * SelfAttention on x [B, C, H, W] (NCHW inside the graph), N = H·W:
+ *   xt = x as [B, N, C];  f = conv1x1_f(x) as [B, C', N];  gt = xt·Wg + bg [B, N, C'];  ht = xt·Wh + bh [B, N, C]
+ *   s[j, i] = g_j · f_i = (gt · f)[j, i];  β = softmax over i (last axis, eq. 1);  o = β · ht [B, N, C] (eq. 2)
+ *   y = γ·o + x (eq. 3), o brought back to [B, C, H, W].
+ */
+export const selfAttention: LayerConverter = (a) => {
+  const { g, base } = a;
+  const x = oneInput(a);
+  requireRank(x, 4);
+  const h = staticDim(x.shape, 1, 'SelfAttention');
+  const w = staticDim(x.shape, 2, 'SelfAttention');
+  const c = staticDim(x.shape, 3, 'SelfAttention');
+  const n = h * w;
+  const wts = layerWeights(a.layer);
+  const kf = requireWeight(wts, 'kernel_f', a.layer);
+  const r = kf.shape[3]!;
+  const matrix = (key: string, out: number) => g.addFloat(`${base}/${key}`, requireWeight(wts, key, a.layer).data, [c, out]);
+  const vector = (key: string, len: number) => g.addFloat(`${base}/${key}`, requireWeight(wts, key, a.layer).data, [len]);
+
+  const xFlat = g.op('Reshape', [x.name, g.addInt64(`${base}/cn_shape`, [0, c, n])], `${base}/x_cn`);
+  const xt = g.op('Transpose', [xFlat], `${base}/x_nc`, { perm: attr.ints([0, 2, 1]) });
+  // f as [B, C', N] straight from a 1x1 Conv on the NCHW input (no transpose of x needed):
+  // the [C, C'] kernel becomes the Conv weight [C', C, 1, 1].
+  const fT = new Float32Array(r * c);
+  for (let i = 0; i < c; i++) for (let j = 0; j < r; j++) fT[j * c + i] = kf.data[i * r + j]!;
+  const fConv = g.op('Conv', [x.name, g.addFloat(`${base}/kernel_f`, fT, [r, c, 1, 1]), vector('bias_f', r)], `${base}/f_conv`, {
+    kernel_shape: attr.ints([1, 1]),
+  });
+  const f = g.op('Reshape', [fConv, g.addInt64(`${base}/rn_shape`, [0, r, n])], `${base}/f`);
+
+  const gt = g.op('Add', [g.op('MatMul', [xt, matrix('kernel_g', r)], `${base}/g_mm`), vector('bias_g', r)], `${base}/g`);
+  const ht = g.op('Add', [g.op('MatMul', [xt, matrix('kernel_h', c)], `${base}/h_mm`), vector('bias_h', c)], `${base}/h`);
+  const s = g.op('MatMul', [gt, f], `${base}/scores`); // [B, N(j), N(i)]
+  const beta = g.op('Softmax', [s], `${base}/beta`, { axis: attr.int(-1) });
+  const o = g.op('MatMul', [beta, ht], `${base}/o`); // [B, N, C]
+  const oNchw = g.op(
+    'Reshape',
+    [g.op('Transpose', [o], `${base}/o_cn`, { perm: attr.ints([0, 2, 1]) }), g.addInt64(`${base}/chw_shape`, [0, c, h, w])],
+    `${base}/o_chw`,
+  );
+  const scaled = g.op('Mul', [oNchw, g.addFloat(`${base}/gamma`, requireWeight(wts, 'gamma', a.layer).data, [1])], `${base}/gamma_o`);
+  return [{ name: g.op('Add', [scaled, x.name], base), shape: x.shape }];
+};

@@ -1,0 +1,199 @@
+/**
+ * Export a tfjs LayersModel to ONNX (opset 13, IR version 7), written with protobufjs against the
+ * ONNX schema (onnxSchema.ts).
+ *
+ * The exported graph takes exactly the tensor the tfjs model takes (NHWC float32, dynamic batch)
+ * and returns the same values: rank-4 tensors are NCHW inside the graph, with one Transpose at each
+ * rank-4 input and output (see value.ts). The graph is walked from the outputs back through the
+ * layers' inbound nodes; nested models (a functional or Sequential model used as a layer, and fdft's
+ * FrozenBackbone) are inlined. BatchNormalization is folded into the preceding Conv where possible
+ * (optimize.ts). A layer the exporter cannot write raises `OnnxExportError` naming it and its class.
+ *
+ *   const bytes = exportOnnx(model);                              // the whole model
+ *   const feats = exportOnnx(backbone, { outputLayer: 'features' }); // cut at an inner layer
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LAYER_CONVERTERS } from './converters.ts';
+import { OnnxExportError } from './errors.ts';
+import { OnnxGraph, attr } from './onnxGraph.ts';
+import { encodeModelProto } from './onnxSchema.ts';
+import { type OptimizeStats, optimizeGraph } from './optimize.ts';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, type Shape, type Value } from './value.ts';
+
+export { OnnxExportError } from './errors.ts';
+
+export const ONNX_OPSET = 13;
+export const ONNX_IR_VERSION = 7;
+
+export interface ExportOnnxOptions {
+  /**
+   * Export the model cut at this layer (its output becomes the graph output), e.g. 'features' for
+   * a backbone's feature map. May name a layer of a nested model (e.g. inside FDFtNet's frozen
+   * backbone); the graph then starts at that nested model's input.
+   */
+  outputLayer?: string;
+  /** Fold BatchNorm / padding into convolutions and drop cancelling transposes (default true). */
+  optimize?: boolean;
+  /** ONNX graph name (default: the model's name). */
+  graphName?: string;
+  /** Free text stored in the model's doc_string. */
+  docString?: string;
+}
+
+export interface OnnxGraphSummary {
+  graph: OnnxGraph;
+  inputs: Array<{ name: string; shape: Shape }>;
+  outputs: Array<{ name: string; shape: Shape }>;
+  optimized?: OptimizeStats;
+}
+
+type SymbolicTensor = tf.SymbolicTensor;
+type LayerNode = tf.layers.Layer['inboundNodes'][number];
+
+/** A model used as a layer, or fdft's FrozenBackbone wrapper: the model whose graph is inlined. */
+function innerModel(layer: tf.layers.Layer): tf.LayersModel | undefined {
+  if (layer instanceof tf.LayersModel) return layer;
+  const wrapped = (layer as unknown as { backbone?: unknown }).backbone;
+  if (layer.getClassName() === 'FrozenBackbone' && wrapped instanceof tf.LayersModel) return wrapped;
+  return undefined;
+}
+
+function asArray<T>(x: T | T[]): T[] {
+  return Array.isArray(x) ? x : [x];
+}
+
+/** The tfjs output shapes of a node (Node.outputShapes is a Shape or a Shape[]). */
+function nodeOutputShapes(node: LayerNode): Shape[] {
+  const s = node.outputShapes as Shape | Shape[];
+  return Array.isArray(s[0]) || (s.length === 0) ? (s as Shape[]) : [s as Shape];
+}
+
+class Exporter {
+  constructor(readonly g: OnnxGraph) {}
+
+  /** Inline `model`'s graph with `inputs` bound to its inputs; returns the values of `outputs`. */
+  inline(model: tf.LayersModel, inputs: Value[], outputs: SymbolicTensor[], prefix: string): Value[] {
+    if (model.inputs.length !== inputs.length) {
+      throw new OnnxExportError(`nested model '${model.name}' takes ${model.inputs.length} inputs, got ${inputs.length}`);
+    }
+    const memo = new Map<number, Value>();
+    model.inputs.forEach((t, i) => memo.set(t.id, inputs[i]!));
+    return outputs.map((t) => this.tensor(t, memo, prefix));
+  }
+
+  private tensor(t: SymbolicTensor, memo: Map<number, Value>, prefix: string): Value {
+    const known = memo.get(t.id);
+    if (known) return known;
+    const layer = t.sourceLayer;
+    const node = layer.inboundNodes[t.nodeIndex];
+    if (!node || layer.getClassName() === 'InputLayer') {
+      throw new OnnxExportError(`tensor '${t.name}' of layer '${layer.name}' is not computed from the model's inputs`);
+    }
+    const inputs = node.inputTensors.map((x) => this.tensor(x, memo, prefix));
+    const outputs = this.layer(layer, node, inputs, prefix);
+    if (outputs.length !== node.outputTensors.length) {
+      throw new OnnxExportError(`layer '${layer.name}' (${layer.getClassName()}): produced ${outputs.length} outputs, tfjs has ${node.outputTensors.length}`);
+    }
+    node.outputTensors.forEach((o, i) => memo.set(o.id, outputs[i]!));
+    const v = memo.get(t.id);
+    if (!v) throw new OnnxExportError(`internal: tensor '${t.name}' not produced by layer '${layer.name}'`);
+    return v;
+  }
+
+  private layer(layer: tf.layers.Layer, node: LayerNode, inputs: Value[], prefix: string): Value[] {
+    const cls = layer.getClassName();
+    const base = `${prefix}${layer.name}`;
+    const nested = innerModel(layer);
+    if (nested) return this.inline(nested, inputs, nested.outputs, `${base}/`);
+    const convert = LAYER_CONVERTERS[cls];
+    if (!convert) {
+      throw new OnnxExportError(
+        `layer '${layer.name}' of class ${cls} is not supported by the ONNX exporter (supported: ${Object.keys(LAYER_CONVERTERS).join(', ')}, nested models)`,
+      );
+    }
+    try {
+      return convert({ g: this.g, layer, config: layer.getConfig(), inputs, outputShapes: nodeOutputShapes(node), base });
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new OnnxExportError(`layer '${layer.name}' (${cls}): ${msg}`, { cause: e });
+    }
+  }
+}
+
+/** Find `name` in `model` or, depth first, in its nested models: the layer and the model holding it. */
+function findLayer(model: tf.LayersModel, name: string): { owner: tf.LayersModel; layer: tf.layers.Layer } | undefined {
+  for (const l of model.layers) {
+    if (l.name === name) return { owner: model, layer: l };
+  }
+  for (const l of model.layers) {
+    const inner = innerModel(l);
+    const hit = inner && findLayer(inner, name);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** The symbolic outputs to export: the model's, or those of `outputLayer` (and the model owning it). */
+function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): { owner: tf.LayersModel; outputs: SymbolicTensor[] } {
+  if (outputLayer === undefined) return { owner: model, outputs: model.outputs };
+  const hit = findLayer(model, outputLayer);
+  if (!hit) throw new OnnxExportError(`model '${model.name}' has no layer named '${outputLayer}'`);
+  const nodes = hit.layer.inboundNodes;
+  if (nodes.length !== 1) {
+    throw new OnnxExportError(`layer '${outputLayer}' is called ${nodes.length} times in the model; cannot tell which output to export`);
+  }
+  return { owner: hit.owner, outputs: nodes[0]!.outputTensors };
+}
+
+/**
+ * Build the ONNX graph of `model` (exposed for inspection and tests; `exportOnnx` encodes it).
+ * Throws `OnnxExportError` for unsupported layers or shapes.
+ */
+export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
+  const g = new OnnxGraph();
+  const { owner, outputs } = exportTargets(model, opts.outputLayer);
+  const inputs: OnnxGraphSummary['inputs'] = [];
+  const bound: Value[] = owner.inputs.map((t) => {
+    const shape = t.shape.slice() as Shape;
+    if (t.dtype !== 'float32') throw new OnnxExportError(`input '${t.name}' is ${t.dtype}; only float32 inputs are exported`);
+    const name = g.addInput(t.sourceLayer.name, shape);
+    inputs.push({ name, shape });
+    // Rank-4 inputs arrive NHWC (as in tfjs) and are kept NCHW inside the graph.
+    if (shape.length === 4) return { name: g.op('Transpose', [name], `${name}/to_nchw`, { perm: attr.ints(NHWC_TO_NCHW) }), shape };
+    return { name, shape };
+  });
+  const exporter = new Exporter(g);
+  const values = exporter.inline(owner, bound, outputs, '');
+  const outs: OnnxGraphSummary['outputs'] = [];
+  const graphInputNames = new Set(g.inputs.map((i) => i.name));
+  values.forEach((v, i) => {
+    const base = outputs[i]!.sourceLayer.name;
+    let name: string;
+    if (v.shape.length === 4) {
+      name = g.op('Transpose', [v.name], `${base}/output`, { perm: attr.ints(NCHW_TO_NHWC) });
+    } else if (graphInputNames.has(v.name) || g.outputs.some((o) => o.name === v.name)) {
+      name = g.op('Identity', [v.name], `${base}/output`);
+    } else {
+      name = v.name;
+    }
+    g.addOutput(name, v.shape);
+    outs.push({ name, shape: v.shape });
+  });
+  const optimized = opts.optimize === false ? undefined : optimizeGraph(g);
+  return { graph: g, inputs, outputs: outs, optimized };
+}
+
+/** The ONNX model (protobuf bytes) of `model` (or of its part up to `opts.outputLayer`). */
+export function exportOnnx(model: tf.LayersModel, opts: ExportOnnxOptions = {}): Uint8Array {
+  const { graph } = buildOnnxGraph(model, opts);
+  return encodeModelProto(
+    graph.toModelProto({
+      opset: ONNX_OPSET,
+      irVersion: ONNX_IR_VERSION,
+      producer: 'fdft',
+      producerVersion: '0.1.0',
+      graphName: opts.graphName ?? model.name,
+      docString: opts.docString,
+    }),
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * An ONNX graph under construction: nodes, initializers (weights kept as typed arrays until the
+ * model is encoded, so that the optimiser can rewrite them), inputs and outputs, unique names.
+ * `toModelProto` turns it into the plain object that `encodeModelProto` writes.
+ */
+import { OnnxAttributeType, OnnxDataType } from './onnxSchema.ts';
+
+export type AttrValue =
+  | { kind: 'int'; value: number }
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'float'; value: number }
+  | { kind: 'floats'; value: number[] }
+  | { kind: 'string'; value: string };
+
+/** Typed attribute constructors: ONNX distinguishes INT from FLOAT, JavaScript numbers do not. */
+export const attr = {
+  int: (value: number): AttrValue => ({ kind: 'int', value }),
+  ints: (value: number[]): AttrValue => ({ kind: 'ints', value }),
+  float: (value: number): AttrValue => ({ kind: 'float', value }),
+  floats: (value: number[]): AttrValue => ({ kind: 'floats', value }),
+  string: (value: string): AttrValue => ({ kind: 'string', value }),
+};
+
+export interface OnnxNode {
+  opType: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+}
+
+export type InitializerData = Float32Array | BigInt64Array;
+
+export interface Initializer {
+  name: string;
+  dims: number[];
+  data: InitializerData;
+}
+
+/** A graph input or output: float32, `null` dims are dynamic (the batch). */
+export interface GraphIo {
+  name: string;
+  dims: Array<number | null>;
+}
+
+export class OnnxGraph {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers = new Map<string, Initializer>();
+  readonly inputs: GraphIo[] = [];
+  readonly outputs: GraphIo[] = [];
+  private readonly used = new Set<string>();
+
+  /** A name not used yet in this graph, derived from `base` (ONNX names must be unique). */
+  uniqueName(base: string): string {
+    const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'v';
+    let name = clean;
+    for (let i = 1; this.used.has(name); i++) name = `${clean}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  addInput(base: string, dims: Array<number | null>): string {
+    const name = this.uniqueName(base);
+    this.inputs.push({ name, dims });
+    return name;
+  }
+
+  addOutput(name: string, dims: Array<number | null>): void {
+    this.outputs.push({ name, dims });
+  }
+
+  /** A float32 weight. */
+  addFloat(base: string, data: Float32Array, dims: number[]): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`internal: initializer ${base} has ${data.length} values for dims [${dims}]`);
+    const name = this.uniqueName(base);
+    this.initializers.set(name, { name, dims, data });
+    return name;
+  }
+
+  /** An int64 vector (shapes, pads, axes). */
+  addInt64(base: string, values: number[]): string {
+    const name = this.uniqueName(base);
+    this.initializers.set(name, { name, dims: [values.length], data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    return name;
+  }
+
+  /** Append a node; returns its output names (fresh, derived from `base`). */
+  add(opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}, outputCount = 1): string[] {
+    const outputs = Array.from({ length: outputCount }, (_, i) => this.uniqueName(outputCount === 1 ? base : `${base}:${i}`));
+    this.nodes.push({ opType, name: this.uniqueName(`${base}/${opType}`), inputs, outputs, attrs });
+    return outputs;
+  }
+
+  /** Single-output shorthand of `add`. */
+  op(opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}): string {
+    return this.add(opType, inputs, base, attrs)[0]!;
+  }
+
+  /** The plain ModelProto object (snake_case, as onnx.proto) for `encodeModelProto`. */
+  toModelProto(meta: { opset: number; irVersion: number; producer: string; producerVersion: string; graphName: string; docString?: string }) {
+    const tensorType = (dims: Array<number | null>) => ({
+      tensor_type: {
+        elem_type: OnnxDataType.FLOAT,
+        shape: { dim: dims.map((d, i) => (d == null ? { dim_param: i === 0 ? 'batch' : `d${i}` } : { dim_value: d })) },
+      },
+    });
+    const attribute = (name: string, a: AttrValue) => {
+      switch (a.kind) {
+        case 'int':
+          return { name, type: OnnxAttributeType.INT, i: a.value };
+        case 'ints':
+          return { name, type: OnnxAttributeType.INTS, ints: a.value };
+        case 'float':
+          return { name, type: OnnxAttributeType.FLOAT, f: a.value };
+        case 'floats':
+          return { name, type: OnnxAttributeType.FLOATS, floats: a.value };
+        case 'string':
+          return { name, type: OnnxAttributeType.STRING, s: new TextEncoder().encode(a.value) };
+      }
+    };
+    return {
+      ir_version: meta.irVersion,
+      opset_import: [{ domain: '', version: meta.opset }],
+      producer_name: meta.producer,
+      producer_version: meta.producerVersion,
+      doc_string: meta.docString,
+      graph: {
+        name: meta.graphName,
+        node: this.nodes.map((n) => ({
+          name: n.name,
+          op_type: n.opType,
+          input: n.inputs,
+          output: n.outputs,
+          attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+        })),
+        initializer: [...this.initializers.values()].map((t) => ({
+          name: t.name,
+          dims: t.dims,
+          data_type: t.data instanceof Float32Array ? OnnxDataType.FLOAT : OnnxDataType.INT64,
+          // raw_data is little-endian by the ONNX spec, as are the typed arrays of every platform Node runs on.
+          raw_data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        })),
+        input: this.inputs.map((io) => ({ name: io.name, type: tensorType(io.dims) })),
+        output: this.outputs.map((io) => ({ name: io.name, type: tensorType(io.dims) })),
+      },
+    };
+  }
+}

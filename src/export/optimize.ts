@@ -1,0 +1,153 @@
+/**
+ * Graph clean-ups after conversion, each exact in real arithmetic (float rounding aside):
+ *
+ *   - BatchNormalization after a Conv that feeds nothing else is folded into the Conv:
+ *       s = γ/√(σ² + ε);  W'[o] = W[o]·s[o];  b'[o] = (b[o] − μ[o])·s[o] + β[o]
+ *   - a zero Pad (ZeroPadding2D) before a Conv that is its only consumer becomes the Conv's pads;
+ *   - Transpose pairs that cancel (NCHW → NHWC → NCHW around layout-neutral layers) are removed;
+ *   - nodes and initializers no graph output depends on are dropped.
+ */
+import type { Initializer, OnnxGraph, OnnxNode } from './onnxGraph.ts';
+
+export interface OptimizeStats {
+  foldedBatchNorms: number;
+  foldedPads: number;
+  removedTransposes: number;
+  removedNodes: number;
+}
+
+function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
+  const m = new Map<string, OnnxNode[]>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      const list = m.get(i);
+      if (list) list.push(n);
+      else m.set(i, [n]);
+    }
+  }
+  return m;
+}
+
+function producers(g: OnnxGraph): Map<string, OnnxNode> {
+  const m = new Map<string, OnnxNode>();
+  for (const n of g.nodes) for (const o of n.outputs) m.set(o, n);
+  return m;
+}
+
+function floatInit(g: OnnxGraph, name: string | undefined): Initializer | undefined {
+  if (!name) return undefined;
+  const t = g.initializers.get(name);
+  return t && t.data instanceof Float32Array ? t : undefined;
+}
+
+function isGraphOutput(g: OnnxGraph, name: string): boolean {
+  return g.outputs.some((o) => o.name === name);
+}
+
+function foldBatchNorms(g: OnnxGraph): number {
+  let folded = 0;
+  const prod = producers(g);
+  const cons = consumers(g);
+  for (const bn of [...g.nodes]) {
+    if (bn.opType !== 'BatchNormalization' || bn.outputs.length !== 1) continue;
+    const conv = prod.get(bn.inputs[0]!);
+    if (!conv || conv.opType !== 'Conv') continue;
+    if ((cons.get(conv.outputs[0]!) ?? []).length !== 1 || isGraphOutput(g, conv.outputs[0]!)) continue;
+    const w = floatInit(g, conv.inputs[1]);
+    const b = conv.inputs[2] ? floatInit(g, conv.inputs[2]) : undefined;
+    if (!w || (conv.inputs[2] && !b)) continue;
+    const [gamma, beta, mean, variance] = bn.inputs.slice(1).map((n) => floatInit(g, n));
+    if (!gamma || !beta || !mean || !variance) continue;
+    const outC = w.dims[0]!;
+    if (gamma.data.length !== outC) continue;
+    const eps = bn.attrs.epsilon?.kind === 'float' ? bn.attrs.epsilon.value : 1e-5;
+    const per = w.data.length / outC;
+    const newW = new Float32Array(w.data.length);
+    const newB = new Float32Array(outC);
+    for (let o = 0; o < outC; o++) {
+      // Double precision for the scale, one rounding to float32 at the end.
+      const s = (gamma.data[o] as number) / Math.sqrt((variance.data[o] as number) + eps);
+      for (let k = 0; k < per; k++) newW[o * per + k] = (w.data[o * per + k] as number) * s;
+      newB[o] = ((b ? (b.data[o] as number) : 0) - (mean.data[o] as number)) * s + (beta.data[o] as number);
+    }
+    conv.inputs[1] = g.addFloat(`${conv.inputs[1]}_bn`, newW, w.dims);
+    conv.inputs[2] = g.addFloat(`${conv.name}/B_bn`, newB, [outC]);
+    conv.outputs[0] = bn.outputs[0]!;
+    g.nodes.splice(g.nodes.indexOf(bn), 1);
+    folded++;
+  }
+  return folded;
+}
+
+function foldPads(g: OnnxGraph): number {
+  let folded = 0;
+  const cons = consumers(g);
+  for (const pad of [...g.nodes]) {
+    if (pad.opType !== 'Pad' || pad.inputs.length > 2) continue; // a constant_value input: not a zero pad we made
+    const mode = pad.attrs.mode;
+    if (mode && !(mode.kind === 'string' && mode.value === 'constant')) continue;
+    const pads = g.initializers.get(pad.inputs[1]!);
+    if (!pads || !(pads.data instanceof BigInt64Array) || pads.data.length !== 8) continue;
+    const p = Array.from(pads.data, Number);
+    if (p[0] !== 0 || p[1] !== 0 || p[4] !== 0 || p[5] !== 0 || p.some((v) => v < 0)) continue;
+    const users = cons.get(pad.outputs[0]!) ?? [];
+    if (users.length !== 1 || users[0]!.opType !== 'Conv' || users[0]!.inputs[0] !== pad.outputs[0] || isGraphOutput(g, pad.outputs[0]!)) continue;
+    const conv = users[0]!;
+    const cp = conv.attrs.pads?.kind === 'ints' ? conv.attrs.pads.value : [0, 0, 0, 0];
+    conv.attrs.pads = { kind: 'ints', value: [cp[0]! + p[2]!, cp[1]! + p[3]!, cp[2]! + p[6]!, cp[3]! + p[7]!] };
+    conv.inputs[0] = pad.inputs[0]!;
+    g.nodes.splice(g.nodes.indexOf(pad), 1);
+    folded++;
+  }
+  return folded;
+}
+
+function cancelTransposes(g: OnnxGraph): number {
+  let removed = 0;
+  const prod = producers(g);
+  for (const outer of g.nodes) {
+    if (outer.opType !== 'Transpose') continue;
+    const inner = prod.get(outer.inputs[0]!);
+    if (!inner || inner.opType !== 'Transpose') continue;
+    const p1 = inner.attrs.perm?.kind === 'ints' ? inner.attrs.perm.value : undefined;
+    const p2 = outer.attrs.perm?.kind === 'ints' ? outer.attrs.perm.value : undefined;
+    if (!p1 || !p2 || p1.length !== p2.length) continue;
+    // out[i] = in[p1[p2[i]]]: identity when p1∘p2 is.
+    if (!p2.every((q, i) => p1[q] === i)) continue;
+    if (isGraphOutput(g, outer.outputs[0]!)) continue;
+    const from = outer.outputs[0]!;
+    const to = inner.inputs[0]!;
+    for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    removed++;
+  }
+  return removed;
+}
+
+/** Drop nodes whose outputs nothing needs, then initializers no node reads. */
+function removeDead(g: OnnxGraph): number {
+  const needed = new Set(g.outputs.map((o) => o.name));
+  const keep = new Set<OnnxNode>();
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => needed.has(o))) {
+      keep.add(n);
+      for (const x of n.inputs) if (x) needed.add(x);
+    }
+  }
+  const before = g.nodes.length;
+  const kept = g.nodes.filter((n) => keep.has(n));
+  g.nodes.length = 0;
+  g.nodes.push(...kept);
+  for (const name of [...g.initializers.keys()]) if (!needed.has(name)) g.initializers.delete(name);
+  return before - kept.length;
+}
+
+/** Run every pass (in place). Nodes stay in topological order: passes only remove or rewire. */
+export function optimizeGraph(g: OnnxGraph): OptimizeStats {
+  const foldedPads = foldPads(g);
+  const foldedBatchNorms = foldBatchNorms(g);
+  const removedTransposes = cancelTransposes(g);
+  const removedNodes = removeDead(g);
+  return { foldedBatchNorms, foldedPads, removedTransposes, removedNodes };
+}

@@ -1,0 +1,78 @@
+/**
+ * `fdft train`: FDFtNet fine-tuning (paper §3–4). The pretrained backbone is frozen and run in
+ * inference mode outside the gradient tape; only the heads — FTT on the image, MBblockV3 on the
+ * backbone's feature map, the classifier — are trained, on the fine-tune split (1000 + 1000 images
+ * by default), with SGD momentum 0.9, lr 0.3 cosine-annealed, Cutout, early stopping on val loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import type { TrainConfig } from './config.ts';
+import { trainLoop } from './loop.ts';
+import { loadRunData } from './runData.ts';
+import { makeEpochBatches, stepsPerEpochFor } from './epochBatches.ts';
+import { scoreImageSet } from './scoring.ts';
+import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
+import { loadBestWeights } from './checkpoint.ts';
+import { attentionGammas } from './gammas.ts';
+
+/** Loads the backbone classifier of a finished pretrain run (its best weights). */
+export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersModel> {
+  const { loadModel } = await import('../io/fileSystem.ts');
+  const { readableDir } = await import('../util/atomic.ts');
+  const dir = (await readableDir(join(runDir, 'best'))) ?? (await readableDir(join(runDir, 'checkpoint')));
+  if (!dir) throw new RunError(`${runDir} holds no trained backbone (no best/ or checkpoint/ directory)`);
+  return loadModel(dir);
+}
+
+export async function runFinetune(config: TrainConfig, opts: RunOptions): Promise<RunResult> {
+  if (!config.backboneWeights) throw new RunError('fine-tuning needs a pretrained backbone (config.backboneWeights)');
+  const { createFdftNet } = await import('../models/fdftnet.ts');
+  const run = await startRun('train', config, opts);
+  try {
+    const data = await loadRunData(config, ['finetune', 'val', 'test'], {
+      cacheDir: opts.cacheDir,
+      log: opts.reporter.log.bind(opts.reporter),
+      summaryPath: join(run.dir, 'dataset-summary.json'),
+    });
+    const pretrained = await loadPretrainedBackbone(config.backboneWeights);
+    const net = createFdftNet({
+      backbone: pretrained,
+      M: config.M,
+      N: config.N,
+      useFtt: config.useFtt,
+      l2: config.l2,
+      attentionReduction: config.bottleneck,
+      inputSize: config.inputSize,
+      seed: config.seed,
+    });
+    // The frozen backbone runs once per batch in inference mode; gradients flow only through the heads.
+    const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
+    const predict = (xs: tf.Tensor4D) => net.head.predict(inputsFor(xs)) as tf.Tensor2D;
+    const train = data.sets.finetune!;
+    const result = await trainLoop({
+      config,
+      runDir: run.dir,
+      trainModel: net.head,
+      artefact: net.model,
+      inputsFor,
+      batches: makeEpochBatches(train, config),
+      stepsPerEpoch: stepsPerEpochFor(train, config),
+      validation: { score: () => scoreImageSet(predict, data.sets.val!, config.batch) },
+      reporter: opts.reporter,
+      tensorboard: run.tensorboard,
+      extraScalars: () => attentionGammas(net.model),
+      interrupted: opts.interrupt?.requested,
+      resume: Boolean(opts.resumeDir),
+    });
+    if (result.interrupted) return await finishRun(run, result, undefined, opts);
+    await loadBestWeights(run.dir, net.model);
+    const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;
+    const test = await evaluateOnTest(run.dir, (xs) => net.model.predict(xs) as tf.Tensor2D, data.sets.test!, config, title);
+    const out = await finishRun(run, result, test, opts);
+    net.model.dispose();
+    return out;
+  } catch (e) {
+    await run.fail(e as Error);
+    throw e;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * What every training run does around its loop: create (or reopen, for --resume) its run
+ * directory with the resolved config, open TensorBoard, record the engine, and at the end mark the
+ * run finished / interrupted / failed and write its test evaluation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import type { TrainConfig } from './config.ts';
+import type { TrainLoopResult } from './loop.ts';
+import type { ProgressReporter } from './progress.ts';
+import type { InterruptHandler } from './signals.ts';
+import { TensorBoardWriter } from './tensorboard.ts';
+import { createRunDir, readRunInfo, updateRunInfo, markRunFinished } from './runDir.ts';
+import { scoreImageSet, type PredictFn } from './scoring.ts';
+import type { ImageSet } from '../data/types.ts';
+import type { EvalMetrics } from '../eval/metrics.ts';
+import { engineInfo } from '../engine/index.ts';
+import { canonicalJson } from './runDir.ts';
+
+export class RunError extends Error {
+  override name = 'RunError';
+}
+
+export interface RunOptions {
+  /** Parent directory of run directories. */
+  checkpointsRoot: string;
+  reporter: ProgressReporter;
+  interrupt?: InterruptHandler;
+  /** Continue this run directory (its run.json config must match the requested one). */
+  resumeDir?: string;
+  cacheDir?: string;
+  tensorboard?: boolean;
+}
+
+export interface RunResult {
+  runDir: string;
+  status: 'finished' | 'interrupted';
+  test?: EvalMetrics;
+  loop: TrainLoopResult;
+}
+
+export interface OpenRun {
+  dir: string;
+  tensorboard?: TensorBoardWriter;
+  fail(e: Error): Promise<void>;
+}
+
+/** Config fields that may legitimately differ on resume (none of them change the maths). */
+function comparable(c: TrainConfig): unknown {
+  return JSON.parse(canonicalJson(c));
+}
+
+export async function startRun(kind: 'pretrain' | 'train', config: TrainConfig, opts: RunOptions): Promise<OpenRun> {
+  let dir: string;
+  if (opts.resumeDir) {
+    dir = opts.resumeDir;
+    const info = await readRunInfo(dir);
+    if (info.kind && info.kind !== kind) throw new RunError(`${dir} is a ${info.kind} run, not a ${kind} run`);
+    if (canonicalJson(comparable(info.config as TrainConfig)) !== canonicalJson(comparable(config))) {
+      throw new RunError(
+        `--resume ${dir}: the requested options differ from the run's own (${join(dir, 'run.json')}); resume with the same options, or omit them (fdft resumes with the stored config)`,
+      );
+    }
+    await updateRunInfo(dir, { status: 'running' });
+  } else {
+    dir = await createRunDir({
+      root: opts.checkpointsRoot,
+      backbone: config.backbone,
+      dataset: config.datasetName,
+      config,
+      kind,
+      extra: { engine: engineInfo() ?? null, tfjs: tf.version.tfjs, node: process.version },
+    });
+  }
+  opts.reporter.log(`run directory: ${dir}`);
+  const tensorboard = opts.tensorboard === false ? undefined : new TensorBoardWriter(join(dir, 'tensorboard'));
+  return {
+    dir,
+    tensorboard,
+    fail: async (e: Error) => {
+      tensorboard?.close();
+      try {
+        await updateRunInfo(dir, { status: 'failed', error: `${e.name}: ${e.message}` });
+      } catch {
+        // The original error matters more than a failure to record it.
+      }
+    },
+  };
+}
+
+export async function evaluateOnTest(
+  runDir: string,
+  predict: PredictFn,
+  test: ImageSet,
+  config: TrainConfig,
+  title: string,
+): Promise<EvalMetrics> {
+  const { evaluateScores } = await import('../eval/metrics.ts');
+  const { writeEvalReport } = await import('../eval/report.ts');
+  const scored = await scoreImageSet(predict, test, config.batch);
+  const metrics = evaluateScores(scored.scores, scored.labels);
+  await writeEvalReport(join(runDir, 'eval-test'), {
+    metrics,
+    scores: scored.scores,
+    labels: scored.labels,
+    paths: test.samples.map((s) => s.path),
+    title,
+    extra: { run: runDir, split: 'test', backbone: config.backbone, dataset: config.datasetName, seed: config.seed, backend: engineInfo()?.backend },
+  });
+  return metrics;
+}
+
+export async function finishRun(run: OpenRun, loop: TrainLoopResult, test: EvalMetrics | undefined, opts: RunOptions): Promise<RunResult> {
+  run.tensorboard?.close();
+  if (loop.interrupted) {
+    await updateRunInfo(run.dir, { status: 'interrupted', epochsCompleted: loop.epochsCompleted });
+    return { runDir: run.dir, status: 'interrupted', loop };
+  }
+  await markRunFinished(run.dir, {
+    epochsCompleted: loop.epochsCompleted,
+    bestEpoch: loop.bestEpoch,
+    bestValLoss: loop.bestValLoss,
+    stoppedEarly: loop.stoppedEarly,
+    test: test ? { accuracy: test.accuracy, auroc: test.auroc, eer: test.eer, averagePrecision: test.averagePrecision } : undefined,
+    seconds: loop.history.reduce((s, h) => s + h.seconds, 0),
+  });
+  opts.reporter.log(`finished: ${run.dir}`);
+  return { runDir: run.dir, status: 'finished', test, loop };
+}

@@ -1,0 +1,38 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine/index.ts';
+import { HardSigmoid, HardSwish } from '../../layers/index.ts';
+
+before(async () => {
+  await initEngine('wasm', () => {});
+});
+
+const xs = [-5, -3, -1.5, 0, 0.5, 2, 3, 4.5, 10];
+const relu6 = (v: number) => Math.min(6, Math.max(0, v));
+
+test('HardSigmoid = ReLU6(x + 3) / 6 and HardSwish = x · HardSigmoid(x) (eq. 4)', () => {
+  const x = tf.tensor1d(xs);
+  const hs = new HardSigmoid().apply(x) as tf.Tensor;
+  const hw = new HardSwish().apply(x) as tf.Tensor;
+  xs.forEach((v, i) => {
+    assert.ok(Math.abs(hs.dataSync()[i]! - relu6(v + 3) / 6) < 1e-6);
+    assert.ok(Math.abs(hw.dataSync()[i]! - (v * relu6(v + 3)) / 6) < 1e-6);
+  });
+});
+
+test('they keep the shape, have no weights and serialise by class name', () => {
+  for (const L of [HardSigmoid, HardSwish]) {
+    const layer = new L({ name: `t_${L.className}` });
+    assert.deepEqual(layer.computeOutputShape([null, 3, 3, 4]), [null, 3, 3, 4]);
+    assert.equal(layer.countParams(), 0);
+    assert.equal(layer.getClassName(), L.className);
+    assert.ok(tf.serialization.SerializationMap.getMap().classNameMap[L.className]);
+  }
+});
+
+test('gradients: d hswish/dx = (2x + 3)/6 on (-3, 3), 0 below, 1 above', () => {
+  const g = tf.grad((x: tf.Tensor) => tf.sum(new HardSwish().apply(x) as tf.Tensor))(tf.tensor1d([-4, -1, 0.5, 4]));
+  const want = [0, (2 * -1 + 3) / 6, (2 * 0.5 + 3) / 6, 1];
+  Array.from(g.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${i}: ${v} vs ${want[i]}`));
+});

@@ -1,0 +1,86 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine/index.ts';
+import { LayerInputError, SelfAttention } from '../../layers/index.ts';
+
+before(async () => {
+  await initEngine('wasm', () => {});
+});
+
+function built(channels: number, args = {}, hw = 4): { layer: SelfAttention; model: tf.LayersModel } {
+  const x = tf.input({ shape: [hw, hw, channels] });
+  const layer = new SelfAttention(args);
+  const model = tf.model({ inputs: x, outputs: layer.apply(x) as tf.SymbolicTensor });
+  return { layer, model };
+}
+
+test('parameter counts equal the paper (Table 2): 1,321 / 5,201 / 20,641', () => {
+  for (const [c, expected] of [[32, 1321], [64, 5201], [128, 20641]] as const) {
+    const { layer } = built(c);
+    assert.equal(layer.countParams(), expected, `C=${c}`);
+    assert.equal(SelfAttention.paramCount(c), expected);
+  }
+});
+
+test('γ starts at 0, so the output at init equals the input', () => {
+  const { layer, model } = built(16);
+  const gamma = layer.getWeights().find((_, i) => layer.weights[i]!.originalName.endsWith('/gamma'))!;
+  assert.deepEqual(Array.from(gamma.dataSync()), [0]);
+  const x = tf.randomNormal([2, 4, 4, 16], 0, 1, 'float32', 1);
+  const y = model.predict(x) as tf.Tensor;
+  assert.deepEqual(Array.from(y.dataSync()), Array.from(x.dataSync()));
+});
+
+test('computes eq. 1–3: y_j = γ Σ_i softmax_i(g_j·f_i) h(x_i) + x_j', () => {
+  const C = 8, r = 2, H = 2, W = 3, N = H * W;
+  const { layer, model } = built(C, { reduction: 4, seed: 5 }, 0 as never);
+  void model;
+  // Build at a concrete size and set every weight to known random values, γ = 0.7.
+  const x4 = tf.input({ shape: [H, W, C] });
+  const sa = new SelfAttention({ reduction: 4, seed: 5 });
+  const m = tf.model({ inputs: x4, outputs: sa.apply(x4) as tf.SymbolicTensor });
+  void layer;
+  const names = sa.weights.map((w) => w.originalName.split('/').pop()!);
+  const values: Record<string, Float32Array> = {};
+  sa.setWeights(
+    sa.weights.map((w, k) => {
+      const t = names[k] === 'gamma' ? tf.tensor1d([0.7]) : tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', 10 + k);
+      values[names[k]!] = t.dataSync() as Float32Array;
+      return t;
+    }),
+  );
+  const x = tf.randomNormal([1, H, W, C], 0, 1, 'float32', 99);
+  const xs = x.dataSync();
+  const conv = (kernel: Float32Array, bias: Float32Array, out: number, pos: number) =>
+    Array.from({ length: out }, (_, o) => bias[o]! + Array.from({ length: C }, (_, c) => xs[pos * C + c]! * kernel[c * out + o]!).reduce((a, b) => a + b));
+  const f = Array.from({ length: N }, (_, p) => conv(values.kernel_f!, values.bias_f!, r, p));
+  const g = Array.from({ length: N }, (_, p) => conv(values.kernel_g!, values.bias_g!, r, p));
+  const h = Array.from({ length: N }, (_, p) => conv(values.kernel_h!, values.bias_h!, C, p));
+  const expected: number[] = [];
+  for (let j = 0; j < N; j++) {
+    const s = f.map((fi) => fi.reduce((acc, v, k) => acc + v * g[j]![k]!, 0));
+    const mx = Math.max(...s);
+    const e = s.map((v) => Math.exp(v - mx));
+    const z = e.reduce((a, b) => a + b);
+    for (let c = 0; c < C; c++) {
+      const o = e.reduce((acc, ei, i) => acc + (ei / z) * h[i]![c]!, 0);
+      expected.push(0.7 * o + xs[j * C + c]!);
+    }
+  }
+  const got = (m.predict(x) as tf.Tensor).dataSync();
+  expected.forEach((v, i) => assert.ok(Math.abs(v - got[i]!) < 1e-4, `element ${i}: ${got[i]} vs ${v}`));
+});
+
+test('config round-trips and bad input is refused with a named error', () => {
+  const sa = new SelfAttention({ name: 'att', reduction: 4, l2: 1e-5, seed: 3 });
+  const cfg = sa.getConfig();
+  assert.equal(cfg.reduction, 4);
+  assert.equal(cfg.l2, 1e-5);
+  const again = tf.serialization.SerializationMap.getMap().classNameMap['SelfAttention']!;
+  const copy = again[1](again[0], cfg) as SelfAttention;
+  assert.equal(copy.reduction, 4);
+  assert.deepEqual(sa.computeOutputShape([null, 4, 4, 8]), [null, 4, 4, 8]);
+  assert.throws(() => new SelfAttention({ reduction: 0 }), LayerInputError);
+  assert.throws(() => new SelfAttention().apply(tf.input({ shape: [8] })), LayerInputError);
+});
