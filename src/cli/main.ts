@@ -33,5 +33,14 @@ export async function buildCli(argv: string[]) {
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain || process.argv[1]?.endsWith('fdft') || process.argv[1]?.endsWith('fdft.js')) {
   const cli = await buildCli(hideBin(process.argv));
-  await cli.parseAsync();
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    // Named errors (DatasetError, ConfigError, NonFiniteLossError …) are for people: one clear line.
+    // Anything else is a bug: keep the stack. FDFT_DEBUG=1 shows stacks always.
+    const err = e as Error;
+    const named = err && err.name && err.name !== 'Error' && err.name !== 'TypeError' && err.name !== 'RangeError';
+    process.stderr.write(named && !process.env.FDFT_DEBUG ? `fdft: ${err.name}: ${err.message}\n` : `fdft: ${err?.stack ?? String(e)}\n`);
+    process.exitCode = err?.name === 'ConfigError' ? 2 : 1;
+  }
 }

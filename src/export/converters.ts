@@ -43,6 +43,7 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   HardSigmoid: fdft.hardSigmoid,
   HardSwish: fdft.hardSwish,
   SelfAttention: fdft.selfAttention,
+  SelectInput: fdft.selectInput,
 };
 
 /** Layer classes the exporter supports (plus nested models and FrozenBackbone, which are inlined). */

@@ -67,3 +67,11 @@ export const selfAttention: LayerConverter = (a) => {
   const scaled = g.op('Mul', [oNchw, g.addFloat(`${base}/gamma`, requireWeight(wts, 'gamma', a.layer).data, [1])], `${base}/gamma_o`);
   return [{ name: g.op('Add', [scaled, x.name], base), shape: x.shape }];
 };
+
+/** SelectInput (FDFtNet without FTT keeps its [image, featureMap] signature with it): one input, unchanged. */
+export const selectInput: LayerConverter = (a) => {
+  const index = Number(a.config.index);
+  const v = a.inputs[index];
+  if (!v) throw new Error(`SelectInput(${index}) has ${a.inputs.length} input(s)`);
+  return [{ ...v, shape: a.outputShapes[0]! }];
+};

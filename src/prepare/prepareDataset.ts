@@ -146,14 +146,20 @@ function validate(o: PrepareOptions): Settings {
   return { size, margin, align: o.align ?? false, sampling, minFace, maxFaces, minScore, groupBy };
 }
 
-/** The crop's file name: the source's relative path flattened, plus frame and face rank. */
-export function cropFileName(relPath: string, kind: 'image' | 'video', frame: number, face: number): string {
-  let base = relPath.replace(/[\\/]+/g, '__').replace(/[^A-Za-z0-9._+=@-]/g, '_');
+/**
+ * The crop's file name: `GROUP@SOURCE_f<frame>_<face>.png`, the identity group first (so that the
+ * data pipeline's `--group-by '^(?:real|fake)/([^@]+)@'` recovers it), then the source's relative
+ * path flattened ('/' → '__'), then frame and face rank (photos have no frame part).
+ */
+export function cropFileName(relPath: string, kind: 'image' | 'video', frame: number, face: number, group: string): string {
+  const safe = (t: string) => t.replace(/[\\/]+/g, '__').replace(/[^A-Za-z0-9._+=-]/g, '_');
+  let base = safe(relPath);
   if (base.length > 150) {
     const hash = createHash('sha1').update(relPath).digest('hex').slice(0, 10);
     base = `${hash}_${base.slice(-140)}`;
   }
-  return kind === 'video' ? `${base}_f${String(frame).padStart(6, '0')}_${face}.png` : `${base}_${face}.png`;
+  const g = safe(group).slice(0, 80) || '_';
+  return kind === 'video' ? `${g}@${base}_f${String(frame).padStart(6, '0')}_${face}.png` : `${g}@${base}_${face}.png`;
 }
 
 /** Named reason for an image sharp cannot decode. */
@@ -287,7 +293,7 @@ async function run(
         skippedHere[reason] = (skippedHere[reason] ?? 0) + 1;
       }, (n) => (summary.extraFaces += n));
       chosen.forEach((face, k) => {
-        const file = `${label}/${cropFileName(src.relPath, src.kind, frame, k)}`;
+        const file = `${label}/${cropFileName(src.relPath, src.kind, frame, k, group)}`;
         summary.faces++;
         summary.byLabel[label!]++;
         (sourceRow.faces as number)++;

@@ -15,10 +15,11 @@ import type { TrainConfig } from './config.ts';
 import { cosineAnnealing, constantLr, setOptimizerLearningRate } from './schedule.ts';
 import { EarlyStopping, type EarlyStoppingState } from './earlyStopping.ts';
 import { assertFiniteLoss } from './nanGuard.ts';
+import { withSeededMathRandom } from './determinism.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { TensorBoardWriter } from './tensorboard.ts';
 import { saveCheckpoint, loadCheckpoint, saveBest, hasCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { appendLine } from '../util/atomic.ts';
+import { appendLine, writeFileAtomic } from '../util/atomic.ts';
 import { auroc } from '../eval/metrics.ts';
 
 /** One mini-batch: float images in [0,1] and one-hot labels (column 1 = fake). */
@@ -137,6 +138,11 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   if (o.resume && (await hasCheckpoint(o.runDir))) {
     state = (await loadCheckpoint(o.runDir, o.artefact, optimizer)) as LoopState;
     early = EarlyStopping.fromJSON(state.earlyStopping);
+    // A kill between the checkpoint and the history append, or after epochs that were never
+    // checkpointed, leaves history.jsonl out of step: rewrite it from the checkpoint's own copy.
+    await writeFileAtomic(join(o.runDir, 'history.jsonl'), state.history.map((h) => JSON.stringify(h) + '\n').join(''));
+    // TensorBoard: mark the restart so epochs logged by the killed process after its checkpoint are superseded.
+    o.tensorboard?.startSession(state.epoch + 1);
     reporter.log(`resuming ${o.runDir} after epoch ${state.epoch} (step ${state.globalStep})`);
   }
   const history = state.history;
@@ -157,7 +163,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       lr = lrAt(state.globalStep);
       setOptimizerLearningRate(optimizer, lr);
       const n = batch.xs.shape[0];
-      const { loss, correct } = tf.tidy(() => {
+      const { loss, correct } = withSeededMathRandom(`${config.seed}:step:${epoch}:${step}`, () => tf.tidy(() => {
         const inputs = o.inputsFor(batch.xs);
         let right: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
@@ -168,7 +174,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         }, vars);
         optimizer.applyGradients(grads);
         return { loss: value, correct: right! };
-      });
+      }));
       const [lossVal, correctVal] = [(await loss.data())[0]!, (await correct.data())[0]!];
       tf.dispose([loss, correct, batch.xs, batch.ys]);
       assertFiniteLoss(lossVal, epoch + 1, step + 1);

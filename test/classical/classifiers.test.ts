@@ -118,11 +118,11 @@ test('svc: our decision values agree in sign with libsvm\'s own predictions (lin
 });
 
 test('rf: probability = the forest\'s mean leaf class frequency (depth-1 stumps, no sampling)', async () => {
-  // x < 0: 3 of 10 fake; x > 0: 8 of 10 fake → every stump splits at 0 and P(fake) = 0.3 / 0.8.
+  // x = −2: 3 of 10 fake; x = 2: 8 of 10 fake → the only split is at 0 and P(fake) = 0.3 / 0.8.
   const X = new Float32Array(20);
   const y = new Uint8Array(20);
   for (let i = 0; i < 20; i++) {
-    X[i] = i < 10 ? -1 - i : 1 + i;
+    X[i] = i < 10 ? -2 : 2;
     y[i] = i < 10 ? (i < 3 ? 1 : 0) : i < 18 ? 1 : 0;
   }
   const rf = await RandomForest.create({ nEstimators: 5, maxDepth: 1, sampleFraction: 1, maxFeatures: 1 });

@@ -25,6 +25,8 @@ test('they keep the shape, have no weights and serialise by class name', () => {
   for (const L of [HardSigmoid, HardSwish]) {
     const layer = new L({ name: `t_${L.className}` });
     assert.deepEqual(layer.computeOutputShape([null, 3, 3, 4]), [null, 3, 3, 4]);
+    const y = layer.apply(tf.input({ shape: [3, 3, 4] })) as tf.SymbolicTensor;
+    assert.deepEqual(y.shape, [null, 3, 3, 4]);
     assert.equal(layer.countParams(), 0);
     assert.equal(layer.getClassName(), L.className);
     assert.ok(tf.serialization.SerializationMap.getMap().classNameMap[L.className]);

@@ -34,13 +34,10 @@ test('γ starts at 0, so the output at init equals the input', () => {
 
 test('computes eq. 1–3: y_j = γ Σ_i softmax_i(g_j·f_i) h(x_i) + x_j', () => {
   const C = 8, r = 2, H = 2, W = 3, N = H * W;
-  const { layer, model } = built(C, { reduction: 4, seed: 5 }, 0 as never);
-  void model;
   // Build at a concrete size and set every weight to known random values, γ = 0.7.
   const x4 = tf.input({ shape: [H, W, C] });
   const sa = new SelfAttention({ reduction: 4, seed: 5 });
   const m = tf.model({ inputs: x4, outputs: sa.apply(x4) as tf.SymbolicTensor });
-  void layer;
   const names = sa.weights.map((w) => w.originalName.split('/').pop()!);
   const values: Record<string, Float32Array> = {};
   sa.setWeights(
@@ -83,4 +80,22 @@ test('config round-trips and bad input is refused with a named error', () => {
   assert.deepEqual(sa.computeOutputShape([null, 4, 4, 8]), [null, 4, 4, 8]);
   assert.throws(() => new SelfAttention({ reduction: 0 }), LayerInputError);
   assert.throws(() => new SelfAttention().apply(tf.input({ shape: [8] })), LayerInputError);
+});
+
+test('gradients: at γ = 0 only γ learns; once γ ≠ 0 all of f, g, h do (except f\'s bias, which softmax cancels)', () => {
+  const x = tf.randomNormal([2, 3, 3, 8], 0, 1, 'float32', 21);
+  const sa = new SelfAttention({ reduction: 4, seed: 2 });
+  sa.apply(x); // build
+  const t = tf.randomNormal([2, 3, 3, 8], 0, 1, 'float32', 22);
+  const loss = () => tf.sum(tf.mul(sa.apply(x) as tf.Tensor, t)) as tf.Scalar;
+  // 'non-zero' = some |gradient| above 1e-6 (bias_f's is 0 up to float rounding once γ ≠ 0).
+  const nonZero = (): Record<string, boolean> => {
+    const { grads } = tf.variableGrads(loss, sa.trainableWeights.map((w) => w.read() as tf.Variable));
+    return Object.fromEntries(sa.trainableWeights.map((w) => [w.originalName.split('/').pop()!, tf.max(tf.abs(grads[w.name]!)).dataSync()[0]! > 1e-6]));
+  };
+  const atInit = nonZero();
+  assert.deepEqual(atInit, { kernel_f: false, kernel_g: false, kernel_h: false, bias_f: false, bias_g: false, bias_h: false, gamma: true });
+  sa.setWeights(sa.getWeights().map((w) => (w.size === 1 ? tf.tensor1d([0.5]) : w)));
+  // bias_f adds g_j·b_f to every s_ji of row j: a constant per row, which softmax removes (SAGAN's redundancy).
+  assert.deepEqual(nonZero(), { kernel_f: true, kernel_g: true, kernel_h: true, bias_f: false, bias_g: true, bias_h: true, gamma: true });
 });

@@ -14,10 +14,21 @@ export async function writeDrawnPhoto(path: string, o: DrawnFaceOptions): Promis
   await (path.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toFile(path);
 }
 
-/** Encodes RGB frames (all the same size) into a video with ffmpeg, frames piped through stdin. */
-export async function writeVideo(path: string, frames: RgbImage[], fps = 10, codecArgs = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']): Promise<void> {
+/**
+ * Encodes RGB frames (all of the given size) into a video with ffmpeg, piped through stdin; frames
+ * may come from a generator so that long videos are never all in memory.
+ */
+export async function writeVideo(
+  path: string,
+  frames: Iterable<RgbImage> | AsyncIterable<RgbImage>,
+  fps = 10,
+  size?: { width: number; height: number },
+  codecArgs = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const { width, height } = frames[0];
+  const first = Array.isArray(frames) ? (frames[0] as RgbImage | undefined) : undefined;
+  const { width, height } = size ?? first ?? { width: 0, height: 0 };
+  if (!width || !height) throw new Error('writeVideo: give the frame size for a frame generator');
   const p = spawn(
     findFfmpeg(),
     ['-hide_banner', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0', ...codecArgs, path],
@@ -29,7 +40,7 @@ export async function writeVideo(path: string, frames: RgbImage[], fps = 10, cod
     p.on('error', reject);
     p.on('close', resolve);
   });
-  for (const f of frames) if (!p.stdin.write(f.data)) await new Promise((r) => p.stdin.once('drain', r));
+  for await (const f of frames) if (!p.stdin.write(f.data)) await new Promise((r) => p.stdin.once('drain', r));
   p.stdin.end();
   const code = await done;
   if (code !== 0) throw new Error(`ffmpeg could not encode ${path}: ${err}`);

@@ -50,13 +50,16 @@ test('groupOf: first capture group of --group-by, else the fallback (counted as 
   assert.deepEqual(groupOf('x/clip.mp4', undefined, 'clip'), { group: 'clip', matched: true });
 });
 
-test('crop file names are flat, unique per source / frame / face, and bounded in length', () => {
-  assert.equal(cropFileName('a/b c.mp4', 'video', 12, 0), 'a__b_c.mp4_f000012_0.png');
-  assert.equal(cropFileName('a/b.jpg', 'image', 0, 1), 'a__b.jpg_1.png');
-  assert.notEqual(cropFileName('x/p.jpg', 'image', 0, 0), cropFileName('x/p.png', 'image', 0, 0));
-  const long = cropFileName('d/'.repeat(100) + 'clip.mp4', 'video', 1, 0);
-  assert.ok(long.length < 180);
-  assert.notEqual(long, cropFileName('e/'.repeat(100) + 'clip.mp4', 'video', 1, 0));
+test('crop file names: group first, then the flat source path, frame and face; unique and bounded', () => {
+  assert.equal(cropFileName('a/b c.mp4', 'video', 12, 0, 'b c'), 'b_c@a__b_c.mp4_f000012_0.png');
+  assert.equal(cropFileName('a/b.jpg', 'image', 0, 1, 'id/7'), 'id__7@a__b.jpg_1.png');
+  assert.notEqual(cropFileName('x/p.jpg', 'image', 0, 0, 'p'), cropFileName('x/p.png', 'image', 0, 0, 'p'));
+  const long = cropFileName('d/'.repeat(100) + 'clip.mp4', 'video', 1, 0, 'clip');
+  assert.ok(long.length < 200);
+  assert.notEqual(long, cropFileName('e/'.repeat(100) + 'clip.mp4', 'video', 1, 0, 'clip'));
+  // The data pipeline's --group-by recovers the group from the crop path.
+  const rel = `fake/${cropFileName('manipulated/000_003.mp4', 'video', 5, 0, '000')}`;
+  assert.equal(rel.match(/^(?:real|fake)\/([^@]+)@/)?.[1], '000');
 });
 
 test('CSV round-trip with commas, quotes and newlines', () => {

@@ -69,8 +69,8 @@ test('photos and a video → counted crops, 64x64 PNGs in OUT/{real,fake}, a ful
 
   const realFiles = (await readdir(join(out, 'real'))).sort();
   const fakeFiles = (await readdir(join(out, 'fake'))).sort();
-  assert.deepEqual(realFiles, ['real__photo_a.jpg_0.png', 'real__sub__photo_b.png_0.png']);
-  assert.deepEqual(fakeFiles, [0, 1, 2, 3].map((i) => `fake__clip.mp4_f${String([2, 7, 12, 17][i]).padStart(6, '0')}_0.png`));
+  assert.deepEqual(realFiles, ['photo_a@real__photo_a.jpg_0.png', 'photo_b@real__sub__photo_b.png_0.png']);
+  assert.deepEqual(fakeFiles, [0, 1, 2, 3].map((i) => `clip@fake__clip.mp4_f${String([2, 7, 12, 17][i]).padStart(6, '0')}_0.png`));
   for (const f of [...realFiles.map((f) => `real/${f}`), ...fakeFiles.map((f) => `fake/${f}`)]) {
     const m = await sharp(join(out, f)).metadata();
     assert.deepEqual([m.width, m.height, m.format, m.channels], [64, 64, 'png', 3], f);

@@ -58,7 +58,7 @@ export function loadLibsvm(): Promise<EmscriptenModule> {
   libsvm ??= (async () => {
     const m = requireQuietly('libsvm-js/out/wasm/libsvm.js') as EmscriptenModule & { load(): Promise<void> };
     await m.load();
-    return m;
+    return notThenable(m);
   })();
   return libsvm;
 }
@@ -67,9 +67,18 @@ export function loadXgboost(): Promise<EmscriptenModule> {
   xgboost ??= (async () => {
     const m = requireQuietly('ml-xgboost/dist/wasm/xgboost.js') as EmscriptenModule & { isReady: Promise<unknown> };
     await m.isReady;
-    return m;
+    return notThenable(m);
   })();
   return xgboost;
+}
+
+/**
+ * Emscripten modules of this vintage define `Module.then(cb)` (calls cb(Module)): a promise
+ * resolved with such a module adopts it as a thenable and loops forever. Drop that method.
+ */
+function notThenable<T extends object>(m: T): T {
+  delete (m as { then?: unknown }).then;
+  return m;
 }
 
 /** Copy a JS string into the module heap as a NUL-terminated C string. Caller frees. */

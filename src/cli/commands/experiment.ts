@@ -60,6 +60,7 @@ export const command: CommandModule<object, ExperimentArgs> = {
       if (outcomes.some((o) => o.status === 'interrupted')) process.exitCode = 130;
       else if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
     } finally {
+      reporter.stop();
       interrupt.dispose();
     }
   },

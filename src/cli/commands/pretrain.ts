@@ -25,6 +25,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
       reporter.stop();
       await printResult(result, argv);
     } finally {
+      reporter.stop();
       interrupt.dispose();
     }
   },

@@ -50,6 +50,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
       reporter.stop();
       await printResult(result, argv);
     } finally {
+      reporter.stop();
       interrupt.dispose();
     }
   },

@@ -50,6 +50,8 @@ function setup(backend: unknown): void {
   ]);
 }
 
+const PACK_COST = 3;
+
 const shapeBytes = (s: number[]): Uint8Array => new Uint8Array(new Int32Array(s).buffer);
 
 /** out[i] = a[i]·b[i] for each batch element, no transposes: the fast XNNPACK path, in place. */
@@ -64,15 +66,20 @@ function plainProducts(backend: BackendWasm, a: TensorInfo, b: TensorInfo, out: 
     call(wasmId(backend, a), aShape, 3, wasmId(backend, b), bShape, 3, false, false, wasmId(backend, out));
     return;
   }
+  // A broadcast operand gets one view for all products (XNNPACK packs a right operand once per id).
+  const aShared = batchA === 1 ? heapView(backend, a, 0, [1, M, K]) : undefined;
+  const bShared = batchB === 1 ? heapView(backend, b, 0, [1, K, N]) : undefined;
   for (let i = 0; i < batch; i++) {
-    const av = heapView(backend, a, batchA === 1 ? 0 : i * M * K, [1, M, K]);
-    const bv = heapView(backend, b, batchB === 1 ? 0 : i * K * N, [1, K, N]);
+    const av = aShared ?? heapView(backend, a, i * M * K, [1, M, K]);
+    const bv = bShared ?? heapView(backend, b, i * K * N, [1, K, N]);
     const ov = heapView(backend, out, i * M * N, [1, M, N]);
     call(wasmId(backend, av), aShape, 3, wasmId(backend, bv), bShape, 3, false, false, wasmId(backend, ov));
-    dropHeapView(backend, av);
-    dropHeapView(backend, bv);
+    if (!aShared) dropHeapView(backend, av);
+    if (!bShared) dropHeapView(backend, bv);
     dropHeapView(backend, ov);
   }
+  if (aShared) dropHeapView(backend, aShared);
+  if (bShared) dropHeapView(backend, bShared);
 }
 
 const swapLast = (x: TensorInfo, backend: BackendWasm): TensorInfo => transposeOnHeap(backend, x, [0, 2, 1]);
@@ -106,8 +113,10 @@ export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const b3 = reshape(backend, b, transposeB ? [batchB, N, K] : [batchB, K, N]);
   const aSize = batchA * M * K;
   const bSize = batchB * K * N;
-  const direct = (transposeA ? aSize : 0) + (transposeB ? bSize : 0);
-  const swapped = (transposeA ? 0 : aSize) + (transposeB ? 0 : bSize) + batch * M * N;
+  // Cost in element moves: each explicit transpose, plus packing the right-hand operand, which
+  // XNNPACK redoes for every product and which costs ~3 transposes per element.
+  const direct = (transposeA ? aSize : 0) + (transposeB ? bSize : 0) + PACK_COST * bSize;
+  const swapped = (transposeA ? 0 : aSize) + (transposeB ? 0 : bSize) + batch * M * N + PACK_COST * aSize;
   let out: TensorInfo;
   if (direct <= swapped) {
     const aa = transposeA ? swapLast(a3, backend) : a3;

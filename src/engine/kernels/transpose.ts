@@ -27,13 +27,16 @@ export function simplifyTranspose(shape: readonly number[], perm: readonly numbe
 
 const TILE = 32;
 
-/** 4-byte elements (float32, int32) are moved as Int32 bit patterns: one monomorphic loop for both. */
-function heapWords(backend: BackendWasm, x: TensorInfo): Int32Array {
+/** The whole wasm heap as 4-byte words, and a tensor's offset in it (in words). */
+function heapWords(backend: BackendWasm, x: TensorInfo): { heap: Int32Array; at: number } {
   const f = backend.typedArrayFromHeap(x);
-  return new Int32Array(f.buffer, f.byteOffset, f.length);
+  return { heap: new Int32Array(f.buffer), at: f.byteOffset >> 2 };
 }
 
-/** Transpose of a float32 or int32 tensor. */
+/**
+ * Transpose of a float32 or int32 tensor (4-byte elements are moved as Int32 bit patterns, so one
+ * monomorphic loop serves both).
+ */
 export function transposeOnHeap(backend: BackendWasm, x: TensorInfo, perm: readonly number[]): TensorInfo {
   const out = backend.makeOutput(
     perm.map((a) => x.shape[a]!),
@@ -42,59 +45,93 @@ export function transposeOnHeap(backend: BackendWasm, x: TensorInfo, perm: reado
   const src = heapWords(backend, x);
   const dst = heapWords(backend, out);
   const { shape, perm: p } = simplifyTranspose(x.shape, perm);
-  if (p.length <= 1) dst.set(src);
-  else blockedTranspose(src, dst, shape, p);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (p.length <= 1) src.heap.copyWithin(dst.at, src.at, src.at + size);
+  else permuteWords(src.heap, src.at, dst.at, shape, p);
   return out;
 }
 
-function blockedTranspose(src: Int32Array, dst: Int32Array, shape: number[], p: number[]): void {
+/**
+ * out[o] = in[i] for an axis permutation `p` of `shape` (no size-1 axes, no mergeable neighbours).
+ * Two axes are walked in TILE×TILE blocks: the output's innermost (contiguous writes) and the one
+ * that is the input's innermost (contiguous reads); the others are walked by an odometer.
+ */
+function permuteWords(heap: Int32Array, srcAt: number, dstAt: number, shape: number[], p: number[]): void {
   const r = p.length;
-  const inStrides = new Array<number>(r);
-  inStrides[r - 1] = 1;
-  for (let i = r - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * shape[i + 1]!;
+  const inStride = new Array<number>(r);
+  inStride[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) inStride[i] = inStride[i + 1]! * shape[i + 1]!;
   const oShape = p.map((a) => shape[a]!);
-  const oStrides = p.map((a) => inStrides[a]!); // input stride of each output axis
-  const nA = oShape[r - 2]!;
-  const nB = oShape[r - 1]!;
-  const sA = oStrides[r - 2]!;
-  const sB = oStrides[r - 1]!;
-  const outer = oShape.slice(0, r - 2);
-  const outerStrides = oStrides.slice(0, r - 2);
-  const outerCount = outer.reduce((a, b) => a * b, 1);
+  const oStride = new Array<number>(r);
+  oStride[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) oStride[i] = oStride[i + 1]! * oShape[i + 1]!;
+  const srcStrideOfOut = p.map((a) => inStride[a]!);
+  const q = p.indexOf(r - 1); // output axis that is contiguous in the input
+  if (q === r - 1) {
+    copyRows(heap, srcAt, dstAt, oShape, srcStrideOfOut);
+    return;
+  }
+  const nB = oShape[r - 1]!; // along the output's innermost axis
+  const sB = srcStrideOfOut[r - 1]!;
+  const nQ = oShape[q]!;
+  const oQ = oStride[q]!;
+  const outer = [...oShape.keys()].filter((k) => k !== q && k !== r - 1);
+  const outerN = outer.map((k) => oShape[k]!);
+  const outerIn = outer.map((k) => srcStrideOfOut[k]!);
+  const outerOut = outer.map((k) => oStride[k]!);
+  const count = outerN.reduce((a, b) => a * b, 1);
   const idx = new Array<number>(outer.length).fill(0);
-  let inBase = 0;
-  let o = 0;
-  for (let n = 0; n < outerCount; n++) {
-    if (sB === 1) {
-      for (let a = 0; a < nA; a++) dst.set(src.subarray(inBase + a * sA, inBase + a * sA + nB), o + a * nB);
-    } else {
-      transposeBlock(src, dst, inBase, o, nA, nB, sA, sB);
+  let iBase = srcAt;
+  let oBase = dstAt;
+  for (let n = 0; n < count; n++) {
+    for (let q0 = 0; q0 < nQ; q0 += TILE) {
+      const q1 = Math.min(q0 + TILE, nQ);
+      for (let b0 = 0; b0 < nB; b0 += TILE) {
+        const b1 = Math.min(b0 + TILE, nB);
+        for (let iq = q0; iq < q1; iq++) {
+          let i = iBase + iq + b0 * sB;
+          const d = oBase + iq * oQ;
+          for (let b = b0; b < b1; b++, i += sB) heap[d + b] = heap[i]!;
+        }
+      }
     }
-    o += nA * nB;
-    // Odometer over the outer output axes.
     for (let k = outer.length - 1; k >= 0; k--) {
       idx[k]!++;
-      inBase += outerStrides[k]!;
-      if (idx[k]! < outer[k]!) break;
-      inBase -= outerStrides[k]! * outer[k]!;
+      iBase += outerIn[k]!;
+      oBase += outerOut[k]!;
+      if (idx[k]! < outerN[k]!) break;
+      iBase -= outerIn[k]! * outerN[k]!;
+      oBase -= outerOut[k]! * outerN[k]!;
       idx[k] = 0;
     }
   }
 }
 
-/** dst[o + a·nB + b] = src[i0 + a·sA + b·sB], in TILE×TILE blocks so the strided reads stay in cache. */
-function transposeBlock(src: Int32Array, dst: Int32Array, i0: number, o: number, nA: number, nB: number, sA: number, sB: number): void {
-  for (let a0 = 0; a0 < nA; a0 += TILE) {
-    const a1 = Math.min(a0 + TILE, nA);
-    for (let b0 = 0; b0 < nB; b0 += TILE) {
-      const b1 = Math.min(b0 + TILE, nB);
-      for (let a = a0; a < a1; a++) {
-        let i = i0 + a * sA + b0 * sB;
-        const d = o + a * nB;
-        for (let b = b0; b < b1; b++, i += sB) dst[d + b] = src[i]!;
-      }
+/** The innermost axis stays put: whole rows are copied, the other axes walked by an odometer. */
+function copyRows(heap: Int32Array, srcAt: number, dstAt: number, oShape: number[], srcStrideOfOut: number[]): void {
+  const r = oShape.length;
+  const run = oShape[r - 1]!;
+  const outerN = oShape.slice(0, r - 1);
+  const outerIn = srcStrideOfOut.slice(0, r - 1);
+  const count = outerN.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(r - 1).fill(0);
+  let i = srcAt;
+  for (let n = 0, o = dstAt; n < count; n++, o += run) {
+    copyWords(heap, i, o, run);
+    for (let k = r - 2; k >= 0; k--) {
+      idx[k]!++;
+      i += outerIn[k]!;
+      if (idx[k]! < outerN[k]!) break;
+      i -= outerIn[k]! * outerN[k]!;
+      idx[k] = 0;
     }
   }
+}
+
+/** Copies `run` words inside the heap: a plain loop for short runs (no call overhead), else a memmove. */
+export function copyWords(heap: Int32Array, from: number, to: number, run: number): void {
+  if (run < 16) for (let k = 0; k < run; k++) heap[to + k] = heap[from + k]!;
+  else heap.copyWithin(to, from, from + run);
 }
 
 function transposeKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
@@ -102,6 +139,9 @@ function transposeKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const x = args.inputs.x!;
   const perm = (args.attrs as unknown as tf.TransposeAttrs).perm;
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return runStockKernel(backend, 'Transpose', { x }, { perm });
+  // The stock kernel copies whole rows fast when the innermost axis stays innermost.
+  const { perm: p } = simplifyTranspose(x.shape, perm);
+  if (p.length > 1 && p[p.length - 1] === p.length - 1) return runStockKernel(backend, 'Transpose', { x }, { perm });
   return transposeOnHeap(backend, x, perm);
 }
 

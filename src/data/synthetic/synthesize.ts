@@ -1,0 +1,155 @@
+/**
+ * The embedded synthetic dataset: procedural "real" faces and "fake" ones carrying face-swap or
+ * GAN-upsampling traces, written in the flat layout OUT/{real,fake}/*.jpg. Each image is a pure
+ * function of (seed, label, index), so a set can be regenerated bit for bit.
+ */
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DatasetError, DataOptionsError } from '../errors.ts';
+import { rngFor, uniform } from '../random.ts';
+import { develop, sampleCamera } from './camera.ts';
+import { renderFace, sampleFace } from './faceModel.ts';
+import { ganUpsample, sampleGan, sampleSwap, swapFace } from './forgeries.ts';
+import { Raster } from './raster.ts';
+
+/** Bumped whenever the generator's output changes (invalidates cached default sets). */
+export const SYNTHETIC_VERSION = 1;
+
+export type SyntheticKind = 'real' | 'swap' | 'gan' | 'swap+gan';
+
+export interface SyntheticSample {
+  /** size*size*3 RGB bytes (before JPEG compression). */
+  rgb: Uint8Array;
+  size: number;
+  label: 0 | 1;
+  kind: SyntheticKind;
+  jpegQuality: number;
+}
+
+/** Renders sample `index` of class `label` (0 real, 1 fake) of the set with this seed. */
+export function renderSyntheticSample(seed: number, label: 0 | 1, index: number, size = 64): SyntheticSample {
+  const rng = rngFor(seed, 'synthetic', SYNTHETIC_VERSION, label, index);
+  const params = sampleFace(rng);
+  const cam = sampleCamera(rng);
+  let kind: SyntheticKind = 'real';
+  if (label === 1) {
+    const u = rng();
+    kind = u < 0.45 ? 'swap' : u < 0.9 ? 'gan' : 'swap+gan';
+    if (kind !== 'swap' && rng() < 0.35) {
+      // GAN-typical inconsistency: the two eyes do not match.
+      if (rng() < 0.5) params.id.irisRight = [rng() * 0.6, rng() * 0.6, rng() * 0.6];
+      else params.id.eyeRightScale = uniform(rng, 0.75, 1.25);
+    }
+  }
+  let r = new Raster(size, size);
+  renderFace(r, params);
+  if (kind === 'swap' || kind === 'swap+gan') swapFace(r, params, sampleSwap(rng), rng);
+  if (kind === 'gan' || kind === 'swap+gan') r = ganUpsample(r, sampleGan(rng));
+  return { rgb: develop(r, cam, rng), size, label, kind, jpegQuality: cam.jpegQuality };
+}
+
+export interface SynthesizeOptions {
+  /** Output folder (flat layout). */
+  out: string;
+  /** Images per class. Default 1500. */
+  count?: number;
+  seed?: number;
+  /** Side in px. Default 64. */
+  size?: number;
+  /** 'jpg' (default: the camera's JPEG quality is part of the data) or 'png'. */
+  format?: 'jpg' | 'png';
+  /** Replace an existing non-empty output folder. Default false. */
+  overwrite?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SynthesizeResult {
+  out: string;
+  count: number;
+  seed: number;
+  size: number;
+  kinds: Record<SyntheticKind, number>;
+  ms: number;
+}
+
+/** Marker written last: a folder with it is complete. */
+export const SYNTHETIC_MANIFEST = 'synthetic.json';
+
+async function isNonEmptyDir(p: string): Promise<boolean> {
+  try {
+    return (await readdir(p)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the set into a temp folder next to `out`, then renames it into place, so a folder named
+ * `out` is always complete (with SYNTHETIC_MANIFEST) or absent.
+ */
+export async function synthesizeDataset(opts: SynthesizeOptions): Promise<SynthesizeResult> {
+  const out = resolve(opts.out);
+  const count = opts.count ?? 1500;
+  const seed = opts.seed ?? 0;
+  const size = opts.size ?? 64;
+  const format = opts.format ?? 'jpg';
+  if (!(Number.isInteger(count) && count >= 1)) throw new DataOptionsError(`count must be an integer ≥ 1 (got ${count})`);
+  if (!(Number.isInteger(size) && size >= 16 && size <= 1024)) throw new DataOptionsError(`size must be an integer in [16, 1024] (got ${size})`);
+  if (!Number.isInteger(seed)) throw new DataOptionsError(`seed must be an integer (got ${seed})`);
+  if (format !== 'jpg' && format !== 'png') throw new DataOptionsError(`format must be jpg or png (got ${format})`);
+  if (await isNonEmptyDir(out)) {
+    if (!opts.overwrite) throw new DatasetError(`${out} exists and is not empty (use overwrite / --overwrite to replace it)`);
+  }
+  const { default: sharp } = await import('sharp');
+  const t0 = performance.now();
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
+  await mkdir(join(tmp, 'real'), { recursive: true });
+  await mkdir(join(tmp, 'fake'), { recursive: true });
+  const kinds: Record<SyntheticKind, number> = { real: 0, swap: 0, gan: 0, 'swap+gan': 0 };
+  const pending = new Set<Promise<void>>();
+  const total = 2 * count;
+  let done = 0;
+  const digits = Math.max(5, String(count - 1).length);
+  try {
+    for (let index = 0; index < count; index++) {
+      for (const label of [0, 1] as const) {
+        const s = renderSyntheticSample(seed, label, index, size);
+        kinds[s.kind]++;
+        const name = `${label === 0 ? 'real' : 'fake'}_${String(index).padStart(digits, '0')}.${format}`;
+        const file = join(tmp, label === 0 ? 'real' : 'fake', name);
+        const img = sharp(s.rgb, { raw: { width: size, height: size, channels: 3 } });
+        const p = (format === 'jpg' ? img.jpeg({ quality: s.jpegQuality, chromaSubsampling: '4:2:0' }) : img.png())
+          .toFile(file)
+          .then(() => {
+            pending.delete(p);
+            opts.onProgress?.(++done, total);
+          });
+        pending.add(p);
+        // Bounded: rendering is synchronous, encoding runs on libuv threads meanwhile.
+        if (pending.size >= 16) await Promise.race(pending);
+      }
+    }
+    await Promise.all(pending);
+    const ms = performance.now() - t0;
+    const result: SynthesizeResult = { out, count, seed, size, kinds, ms };
+    await writeFile(
+      join(tmp, SYNTHETIC_MANIFEST),
+      JSON.stringify({ generator: 'fdft synthetic faces', version: SYNTHETIC_VERSION, count, seed, size, format, kinds, layout: 'flat', labels: { real: 0, fake: 1 } }, null, 2) + '\n',
+    );
+    if (opts.overwrite && (await stat(out).catch(() => undefined))) await rm(out, { recursive: true, force: true });
+    try {
+      await rename(tmp, out);
+    } catch (e) {
+      // Another process finished the same set first: keep theirs.
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await stat(join(out, SYNTHETIC_MANIFEST)).catch(() => undefined))) {
+        await rm(tmp, { recursive: true, force: true });
+      } else throw e;
+    }
+    return result;
+  } catch (e) {
+    await Promise.allSettled(pending);
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
