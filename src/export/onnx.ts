@@ -17,7 +17,7 @@ import { LAYER_CONVERTERS } from './converters.ts';
 import { OnnxExportError } from './errors.ts';
 import { OnnxGraph, attr } from './onnxGraph.ts';
 import { encodeModelProto } from './onnxSchema.ts';
-import { type OptimizeStats, optimizeGraph } from './optimize.ts';
+import { type OptimizeStats, optimizeGraph, removeDeadNodes } from './optimize.ts';
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, type Shape, type Value } from './value.ts';
 
 export { OnnxExportError } from './errors.ts';
@@ -179,21 +179,28 @@ export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = 
     g.addOutput(name, v.shape);
     outs.push({ name, shape: v.shape });
   });
-  const optimized = opts.optimize === false ? undefined : optimizeGraph(g);
+  let optimized: OptimizeStats | undefined;
+  if (opts.optimize === false) removeDeadNodes(g); // e.g. a Pad whose only reader was a MaxPool (poolingLayers.ts)
+  else optimized = optimizeGraph(g);
   return { graph: g, inputs, outputs: outs, optimized };
 }
 
-/** The ONNX model (protobuf bytes) of `model` (or of its part up to `opts.outputLayer`). */
-export function exportOnnx(model: tf.LayersModel, opts: ExportOnnxOptions = {}): Uint8Array {
-  const { graph } = buildOnnxGraph(model, opts);
+/** Encode a graph from `buildOnnxGraph` as an ONNX model (protobuf bytes). */
+export function encodeOnnxGraph(graph: OnnxGraph, meta: { graphName: string; docString?: string }): Uint8Array {
   return encodeModelProto(
     graph.toModelProto({
       opset: ONNX_OPSET,
       irVersion: ONNX_IR_VERSION,
       producer: 'fdft',
       producerVersion: '0.1.0',
-      graphName: opts.graphName ?? model.name,
-      docString: opts.docString,
+      graphName: meta.graphName,
+      docString: meta.docString,
     }),
   );
+}
+
+/** The ONNX model (protobuf bytes) of `model` (or of its part up to `opts.outputLayer`). */
+export function exportOnnx(model: tf.LayersModel, opts: ExportOnnxOptions = {}): Uint8Array {
+  const { graph } = buildOnnxGraph(model, opts);
+  return encodeOnnxGraph(graph, { graphName: opts.graphName ?? model.name, docString: opts.docString });
 }

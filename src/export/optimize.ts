@@ -125,7 +125,7 @@ function cancelTransposes(g: OnnxGraph): number {
 }
 
 /** Drop nodes whose outputs nothing needs, then initializers no node reads. */
-function removeDead(g: OnnxGraph): number {
+export function removeDeadNodes(g: OnnxGraph): number {
   const needed = new Set(g.outputs.map((o) => o.name));
   const keep = new Set<OnnxNode>();
   for (let i = g.nodes.length - 1; i >= 0; i--) {
@@ -148,6 +148,6 @@ export function optimizeGraph(g: OnnxGraph): OptimizeStats {
   const foldedPads = foldPads(g);
   const foldedBatchNorms = foldBatchNorms(g);
   const removedTransposes = cancelTransposes(g);
-  const removedNodes = removeDead(g);
+  const removedNodes = removeDeadNodes(g);
   return { foldedBatchNorms, foldedPads, removedTransposes, removedNodes };
 }

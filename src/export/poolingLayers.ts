@@ -6,9 +6,9 @@
  */
 import { type LayerConverter, oneInput, requireChannelsLast, requireRank } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
-import { attr } from './onnxGraph.ts';
+import { attr, type OnnxGraph } from './onnxGraph.ts';
 import { onnxPads2d, pair } from './padding.ts';
-import { staticDim } from './value.ts';
+import { staticDim, type Value } from './value.ts';
 
 function pool2d(op: 'MaxPool' | 'AveragePool'): LayerConverter {
   return (a) => {
@@ -20,14 +20,75 @@ function pool2d(op: 'MaxPool' | 'AveragePool'): LayerConverter {
     const padding = String(a.config.padding ?? 'valid');
     const hw: [number, number] =
       padding === 'same' ? [staticDim(x.shape, 1, `'same' pooling`), staticDim(x.shape, 2, `'same' pooling`)] : [0, 0];
+    const pads = onnxPads2d(padding, hw, kernel, strides);
+    if (op === 'MaxPool') {
+      const zeroPad = zeroPadBefore(a.g, x.name);
+      if (zeroPad) return [maxPoolAfterZeroPad(a, x, zeroPad, kernel, strides, pads)];
+    }
     const attrs = {
       kernel_shape: attr.ints(kernel),
       strides: attr.ints(strides),
-      pads: attr.ints(onnxPads2d(padding, hw, kernel, strides)),
+      pads: attr.ints(pads),
       ...(op === 'AveragePool' ? { count_include_pad: attr.int(0) } : {}),
     };
     return [{ name: a.g.op(op, [x.name], a.base, attrs), shape: a.outputShapes[0]! }];
   };
+}
+
+/** If `name` is the output of a zero Pad of H and W only: its input and [top, left, bottom, right]. */
+function zeroPadBefore(g: OnnxGraph, name: string): { input: string; pads: number[] } | undefined {
+  const node = g.nodes.find((n) => n.outputs.includes(name));
+  if (!node || node.opType !== 'Pad' || node.inputs.length !== 2) return undefined;
+  const p = g.initializers.get(node.inputs[1]!);
+  if (!p || !(p.data instanceof BigInt64Array) || p.data.length !== 8) return undefined;
+  const v = Array.from(p.data, Number);
+  if (v[0] || v[1] || v[4] || v[5]) return undefined;
+  return { input: node.inputs[0]!, pads: [v[2]!, v[3]!, v[6]!, v[7]!] };
+}
+
+/**
+ * ZeroPadding2D → MaxPooling2D, written so that no runtime can get it wrong: onnxruntime (1.30)
+ * fuses a zero Pad into a following MaxPool's pads, where padding means −∞, not 0 — a different
+ * result wherever a window's real values are all negative. Instead: one MaxPool on the unpadded
+ * input with both paddings as pads (cells ignored), then Max with a constant that is 0 for the
+ * output cells whose window covers a zero-padding cell (so they see the zero, as in tfjs) and the
+ * lowest float elsewhere. Exact.
+ */
+function maxPoolAfterZeroPad(
+  a: Parameters<LayerConverter>[0],
+  x: Value,
+  zp: { input: string; pads: number[] },
+  kernel: [number, number],
+  strides: [number, number],
+  poolPads: number[],
+): Value {
+  const out = a.outputShapes[0]!;
+  const hp = staticDim(x.shape, 1, 'MaxPooling2D after ZeroPadding2D');
+  const wp = staticDim(x.shape, 2, 'MaxPooling2D after ZeroPadding2D');
+  const ho = staticDim(out, 1, 'MaxPooling2D after ZeroPadding2D');
+  const wo = staticDim(out, 2, 'MaxPooling2D after ZeroPadding2D');
+  const [zt, zl, zb, zr] = zp.pads as [number, number, number, number];
+  const [pt, pl] = poolPads as [number, number, number, number];
+  // Does the window of output index i (along one axis) cover a zero-padding cell?
+  const touches = (i: number, stride: number, k: number, poolBegin: number, size: number, zBegin: number, zEnd: number) => {
+    const first = Math.max(0, i * stride - poolBegin);
+    const last = Math.min(size - 1, i * stride - poolBegin + k - 1);
+    return first <= last && (first < zBegin || last >= size - zEnd);
+  };
+  const border = new Float32Array(ho * wo);
+  for (let i = 0; i < ho; i++) {
+    const row = touches(i, strides[0], kernel[0], pt, hp, zt, zb);
+    for (let j = 0; j < wo; j++) {
+      border[i * wo + j] = row || touches(j, strides[1], kernel[1], pl, wp, zl, zr) ? 0 : -3.4028234663852886e38;
+    }
+  }
+  const pooled = a.g.op('MaxPool', [zp.input], `${a.base}/pool`, {
+    kernel_shape: attr.ints(kernel),
+    strides: attr.ints(strides),
+    pads: attr.ints([zt + poolPads[0]!, zl + poolPads[1]!, zb + poolPads[2]!, zr + poolPads[3]!]),
+  });
+  const floor = a.g.addFloat(`${a.base}/zero_pad_floor`, border, [1, 1, ho, wo]);
+  return { name: a.g.op('Max', [pooled, floor], a.base), shape: out };
 }
 
 export const maxPooling2d = pool2d('MaxPool');

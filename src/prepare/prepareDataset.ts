@@ -9,15 +9,16 @@
  * in the resume log (see outputState.ts). Frames without a usable face are counted by reason.
  */
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import sharp from 'sharp';
 import { type FaceDetection, type FaceDetector, BlazeFaceDetector, largestFirst } from './blazeFace.ts';
 import { PrepareError, VideoDecodeError } from './errors.ts';
 import { cropFace } from './faceCrop.ts';
 import { type FrameSampling, findFfmpeg, probeVideo, readVideoFrames } from './ffmpeg.ts';
 import { DfdcMetadataCache, type LabelName, groupOf, labelFromFolders, stemOf } from './labelRules.ts';
 import { type ManifestRow, OutputState, type SourceRow } from './outputState.ts';
-import { type RgbImage, decodeImageFile } from './rgbImage.ts';
+import { type RgbImage, decodeImageFile, rawInput } from './rgbImage.ts';
 import { type SourceFile, findSources } from './sources.ts';
 
 export interface PrepareOptions {
@@ -49,6 +50,8 @@ export interface PrepareOptions {
   ffmpeg?: string;
   /** Detector to use (default: BlazeFace, loaded here; call initEngine first). */
   detector?: FaceDetector;
+  /** Also write every sampled video frame as JPEG under OUT/frames/ (default false: frames stay in memory). */
+  saveFrames?: boolean;
   /** Photos decoded ahead of the detector (default 4). */
   prefetch?: number;
   /** Called after every image / frame. */
@@ -244,6 +247,21 @@ async function run(
       current,
     });
   const dfdc = new DfdcMetadataCache();
+  const labelOf = async (src: SourceFile): Promise<{ label?: LabelName; defaultGroup: string }> => {
+    if (!opts.labelsFromPath) return { label: opts.label, defaultGroup: stemOf(src.relPath) };
+    const meta = await dfdc.lookup(src.path);
+    return { label: meta?.label ?? labelFromFolders(src.relPath), defaultGroup: meta?.original ? stemOf(meta.original) : stemOf(src.relPath) };
+  };
+  if (opts.labelsFromPath && todo.length > 0) {
+    let any = false;
+    for (const src of todo) if ((any = (await labelOf(src)).label !== undefined)) break;
+    if (!any) {
+      throw new PrepareError(
+        `--labels-from-path: no path under ${opts.input} matches a label rule (e.g. ${todo[0].relPath}); ` +
+          'put sources under real/ and fake/ (or FF++ / Celeb-DF / DFDC layouts), or use --label',
+      );
+    }
+  }
 
   // Photos are decoded ahead of the detector (sharp works on libuv threads meanwhile).
   const prefetch = Math.max(0, opts.prefetch ?? 4);
@@ -260,13 +278,7 @@ async function run(
     decoded.delete(i);
 
     // Label and identity group.
-    let label: LabelName | undefined = opts.label;
-    let defaultGroup = stemOf(src.relPath);
-    if (opts.labelsFromPath) {
-      const meta = await dfdc.lookup(src.path);
-      label = meta?.label ?? labelFromFolders(src.relPath);
-      if (meta?.original) defaultGroup = stemOf(meta.original);
-    }
+    const { label, defaultGroup } = await labelOf(src);
     const { group, matched } = groupOf(src.relPath, s.groupBy, defaultGroup);
     if (!matched) summary.groupByMisses++;
     const sourceRow: SourceRow = { source: src.relPath, kind: src.kind, label: label ?? '', group, status: 'done', frames: 0, faces: 0, skipped: '', detail: '' };
@@ -288,6 +300,10 @@ async function run(
     const handleFrame = async (img: RgbImage, frame: number, timeS: number) => {
       summary.frames++;
       (sourceRow.frames as number)++;
+      if (opts.saveFrames && src.kind === 'video') {
+        const framePath = join(out, 'frames', cropFileName(src.relPath, 'video', frame, 0, group).replace(/_0\.png$/, '.jpg'));
+        writes.push(mkdir(join(out, 'frames'), { recursive: true }).then(() => sharp(img.data, rawInput(img)).jpeg({ quality: 95 }).toFile(framePath)).then(() => {}));
+      }
       const chosen = await selectFaces(detector, img, s, (reason) => {
         summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;
         skippedHere[reason] = (skippedHere[reason] ?? 0) + 1;

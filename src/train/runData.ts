@@ -19,8 +19,8 @@ export const DEFAULT_CACHE_DIR = '.cache/fdft-images';
 /** The directory of the dataset a config names ('synthetic' → the generated default set). */
 export async function resolveDataRoot(data: string, log: (m: string) => void = () => {}): Promise<string> {
   if (data !== 'synthetic') return resolve(data);
-  const { ensureDefaultDataset } = await import('../data/synthetic/index.ts');
-  return ensureDefaultDataset({ log });
+  const { defaultDatasetDir } = await import('../data/synthetic/defaultDataset.ts');
+  return defaultDatasetDir({ log });
 }
 
 export async function loadRunData(

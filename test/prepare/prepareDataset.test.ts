@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,7 @@ test('photos and a video → counted crops, 64x64 PNGs in OUT/{real,fake}, a ful
   assert.equal(s.totalFaces, 6);
   assert.ok(progress.length >= 8 && progress.at(-1) === 8);
 
+  assert.equal(existsSync(join(out, 'frames')), false); // no frame written unless asked
   const realFiles = (await readdir(join(out, 'real'))).sort();
   const fakeFiles = (await readdir(join(out, 'fake'))).sort();
   assert.deepEqual(realFiles, ['photo_a@real__photo_a.jpg_0.png', 'photo_b@real__sub__photo_b.png_0.png']);
@@ -139,6 +141,7 @@ test('--fps sampling, a fixed --label, --group-by and --max-faces on one video f
     maxFaces: 3,
     size: 32,
     align: true,
+    saveFrames: true,
   });
   assert.equal(s.frames, 5); // 20 frames at 10 fps, one every 0.4 s
   assert.equal(s.faces, 5);
@@ -149,6 +152,10 @@ test('--fps sampling, a fixed --label, --group-by and --max-faces on one video f
   assert.ok(rows.every((r) => r.label === 'real' && r.file.startsWith('real/')));
   const m = await sharp(join(out, rows[0].file)).metadata();
   assert.deepEqual([m.width, m.height], [32, 32]);
+  const saved = (await readdir(join(out, 'frames'))).sort();
+  assert.equal(saved.length, 5);
+  const f = await sharp(join(out, 'frames', saved[0])).metadata();
+  assert.deepEqual([f.width, f.height, f.format], [320, 240, 'jpeg']);
 });
 
 test('bad options are PrepareErrors with the option named', async () => {
@@ -161,6 +168,7 @@ test('bad options are PrepareErrors with the option named', async () => {
     [{ sampling: { fps: 0 } }, /--fps/],
     [{ maxFaces: 0 }, /--max-faces/],
     [{ input: join(dir, 'missing') }, /--input/],
+    [{ input: join(input, 'fake', 'clip.mp4') }, /no path .* matches a label rule/], // one file: no folder to label it
   ];
   for (const [o, re] of cases) {
     await assert.rejects(prepareDataset({ ...base(out), ...o }), (e: unknown) => e instanceof PrepareError && re.test((e as Error).message), JSON.stringify(o));

@@ -15,6 +15,7 @@ interface PrepareArgs extends GlobalOptions {
   'min-score': number;
   'group-by'?: string;
   align: boolean;
+  'save-frames': boolean;
   ffmpeg?: string;
 }
 
@@ -39,6 +40,7 @@ export const command: CommandModule<object, PrepareArgs> = {
       .option('min-score', { type: 'number', default: 0.5, describe: 'Detector score threshold in (0, 1)' })
       .option('group-by', { type: 'string', describe: 'Regex on the source path whose first capture group is the identity group (default: video / image name)' })
       .option('align', { type: 'boolean', default: false, describe: 'Rotate each crop so that the eyes are level (BlazeFace eye landmarks)' })
+      .option('save-frames', { type: 'boolean', default: false, describe: 'Also write the sampled video frames as JPEG to OUT/frames/ (by default no frame touches the disk)' })
       .option('ffmpeg', { type: 'string', describe: 'ffmpeg binary (env FDFT_FFMPEG; default: system ffmpeg on PATH, else @ffmpeg-installer/ffmpeg)' })
       .conflicts('fps', 'frames-per-video')
       .conflicts('label', 'labels-from-path')
@@ -79,6 +81,7 @@ export const command: CommandModule<object, PrepareArgs> = {
       minScore: argv['min-score'],
       groupBy: argv['group-by'],
       ffmpeg: argv.ffmpeg,
+      saveFrames: argv['save-frames'],
       onProgress: (p) => {
         const rate = p.elapsedS > 0 ? (p.faces / p.elapsedS).toFixed(1) : '0';
         if (bar) {

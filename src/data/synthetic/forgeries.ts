@@ -31,8 +31,8 @@ export interface SwapParams {
 
 export function sampleSwap(rng: Rng): SwapParams {
   return {
-    donorScale: uniform(rng, 0.45, 0.95),
-    colorMatch: uniform(rng, 0.55, 1),
+    donorScale: uniform(rng, 0.55, 1),
+    colorMatch: uniform(rng, 0.5, 1),
     feather: uniform(rng, 0.08, 0.3),
     dx: gaussian(rng) * 0.6,
     dy: gaussian(rng) * 0.6,
@@ -106,10 +106,12 @@ export function swapFace(target: Raster, params: FaceParams, sp: SwapParams, rng
 }
 
 export interface GanParams {
-  /** Phase imbalance of the upsampling kernel (0 = plain bilinear upsampling). */
+  /** Phase imbalance e of the upsampling kernel (0 = plain bilinear upsampling). */
   checker: number;
   /** Per-channel variation of the imbalance. */
   channelSkew: RGB;
+  /** Fraction of the image's own fine detail the generator reproduces (1 = all). */
+  detail: number;
   /** Amplitude of a faint period-4 pattern (a second spectral peak). */
   grid: number;
 }
@@ -117,30 +119,29 @@ export interface GanParams {
 export function sampleGan(rng: Rng): GanParams {
   const s = Math.pow(rng(), 1.5); // many subtle ones
   return {
-    checker: 0.01 + 0.07 * s,
+    checker: 0.004 + 0.03 * s,
     channelSkew: [uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4)],
-    grid: rng() < 0.5 ? uniform(rng, 0, 0.012) : 0,
+    detail: uniform(rng, 0.7, 1),
+    grid: rng() < 0.4 ? uniform(rng, 0, 0.01) : 0,
   };
 }
 
 /**
- * The generator's last upsampling: the image at half resolution, then a stride-2 transposed
- * convolution with a separable 4-tap kernel w = [¼ + e, ¾ − e, ¾ + e, ¼ − e] (bilinear when e = 0;
- * even and odd output phases then get weights summing to 1 + 2e and 1 − 2e: a checkerboard).
+ * Stride-2 transposed convolution of a half-resolution image with the separable 4-tap kernel
+ * w = [¼ + e, ¾ − e, ¾ + e, ¼ − e]: bilinear upsampling when e = 0; otherwise even and odd output
+ * phases get weights summing to 1 − 2e and 1 + 2e — the checkerboard of GAN upsamplers.
  */
-export function ganUpsample(src: Raster, gp: GanParams): Raster {
-  const S = src.width;
-  const h = resample(src, S >> 1, S >> 1);
-  const H = h.width;
+export function transposedUpsample(half: Raster, S: number, e: RGB): Raster {
+  const H = half.width;
   const out = new Raster(S, S);
+  const rows = new Float32Array(H * S);
   for (let c = 0; c < 3; c++) {
-    const e = gp.checker * gp.channelSkew[c]!;
-    const w = [0.25 + e, 0.75 - e, 0.75 + e, 0.25 - e];
-    // Transposed conv: input pixel i contributes w[k] to output 2i - 1 + k, k = 0..3.
-    const rows = new Float32Array(H * S);
+    const w = [0.25 + e[c], 0.75 - e[c], 0.75 + e[c], 0.25 - e[c]];
+    rows.fill(0);
+    // Input pixel i contributes w[k] to output 2i − 1 + k, k = 0..3 (clamped at the border).
     for (let y = 0; y < H; y++) {
       for (let i = 0; i < H; i++) {
-        const v = h.data[(y * H + i) * 3 + c]!;
+        const v = half.data[(y * H + i) * 3 + c]!;
         for (let k = 0; k < 4; k++) {
           const xo = 2 * i - 1 + k;
           const xc = xo < 0 ? 0 : xo >= S ? S - 1 : xo;
@@ -159,14 +160,26 @@ export function ganUpsample(src: Raster, gp: GanParams): Raster {
       }
     }
   }
-  if (gp.grid > 0) {
-    for (let y = 0; y < S; y++) {
-      for (let x = 0; x < S; x++) {
-        const g = gp.grid * Math.cos((Math.PI / 2) * x) * Math.cos((Math.PI / 2) * y);
-        const o = (y * S + x) * 3;
-        out.data[o] = out.data[o]! + g;
-        out.data[o + 1] = out.data[o + 1]! + g;
-        out.data[o + 2] = out.data[o + 2]! + g;
+  return out;
+}
+
+/**
+ * The generator's last upsampling stage applied to a rendered image: the half-resolution image
+ * upsampled with the uneven kernel, plus a fraction `detail` of the fine detail the half-
+ * resolution image lacks (a generator re-synthesises detail, imperfectly).
+ */
+export function ganUpsample(src: Raster, gp: GanParams): Raster {
+  const S = src.width;
+  const half = resample(src, S >> 1, S >> 1);
+  const plain = transposedUpsample(half, S, [0, 0, 0]);
+  const uneven = transposedUpsample(half, S, [gp.checker * gp.channelSkew[0], gp.checker * gp.channelSkew[1], gp.checker * gp.channelSkew[2]]);
+  const out = new Raster(S, S);
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const g = gp.grid * Math.cos((Math.PI / 2) * x) * Math.cos((Math.PI / 2) * y);
+      for (let c = 0; c < 3; c++) {
+        const o = (y * S + x) * 3 + c;
+        out.data[o] = uneven.data[o]! + gp.detail * (src.data[o]! - plain.data[o]!) + g;
       }
     }
   }

@@ -181,3 +181,8 @@ export function dropHeapView(backend: BackendWasm, view: TensorInfo): void {
   backend.wasm.tfjs.disposeData(rec.id);
   (backend.dataIdMap as unknown as { delete(d: object): void }).delete(view.dataId);
 }
+
+/** Byte address of `x`'s data in the wasm memory. */
+export function byteOffset(backend: BackendWasm, x: TensorInfo): number {
+  return heapRecord(backend, x).memoryOffset;
+}

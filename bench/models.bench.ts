@@ -1,0 +1,109 @@
+/**
+ * FDFtNet speed: ms per training step with the frozen backbone (backbone.predict + one SGD-momentum
+ * step of the heads, as `fdft train` does) and inference images/s of the whole model, for each
+ * backbone, batch 32 and 128, M=3 N=4, with and without FTT.
+ *
+ * Reference (issue 3): the identical network in PyTorch 1.13 CPU on the same 2-core machine,
+ * Xception M=3 N=4 with FTT: batch 32 615 ms/step, 284 ms forward; batch 128 3.08 s and 1.74 s.
+ * "vs PyTorch" = ours / reference (below 1 = faster).
+ *
+ * Env: FDFT_BENCH_BACKBONES=xception,squeezenet  FDFT_BENCH_BATCHES=32  FDFT_BENCH_STEPS=3
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../src/engine/index.ts';
+import { BACKBONE_NAMES, type BackboneName, createFdftNet, paramCounts, regularizationLoss } from '../src/models/index.ts';
+import { peakRssMiB } from './peakRss.ts';
+
+const REFERENCE: Record<number, { step: number; forward: number }> = {
+  32: { step: 615, forward: 284 },
+  128: { step: 3080, forward: 1740 },
+};
+
+function listEnv(name: string, fallback: string[]): string[] {
+  const v = process.env[name];
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
+}
+
+async function timeIt(runs: number, fn: () => Promise<void>): Promise<number> {
+  await fn(); // warm-up: kernel compilation, memory growth
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await fn();
+  return (performance.now() - t0) / runs;
+}
+
+interface Row {
+  backbone: string;
+  ftt: boolean;
+  batch: number;
+  trainable: number;
+  stepMs: number;
+  forwardMs: number;
+  error?: string;
+}
+
+export default async function bench(): Promise<void> {
+  const engine = await initEngine(undefined, () => {});
+  const backbones = listEnv('FDFT_BENCH_BACKBONES', [...BACKBONE_NAMES]) as BackboneName[];
+  const batches = listEnv('FDFT_BENCH_BATCHES', ['32', '128']).map(Number);
+  const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
+  console.log(`engine: ${engine.backend} (${engine.provider}); ${steps} timed runs after 1 warm-up; M=3, N=4, 64x64x3 input`);
+  console.log('optimizer: SGD momentum 0.9 on the heads, categorical cross-entropy + L2; timings include backbone.predict\n');
+
+  const rows: Row[] = [];
+  for (const backbone of backbones) {
+    for (const ftt of [true, false]) {
+      const net = createFdftNet({ backbone, M: 3, N: 4, useFtt: ftt, seed: 1 });
+      const trainable = paramCounts(net.head).trainable;
+      const optimizer = tf.train.momentum(0.01, 0.9);
+      const vars = net.head.trainableWeights.map((w) => w.read() as tf.Variable);
+      for (const batch of batches) {
+        const x = tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32'), 2);
+        const step = async () => {
+          const fm = net.backbone.predict(x) as tf.Tensor;
+          const cost = optimizer.minimize(
+            () =>
+              tf.add(
+                tf.mean(tf.metrics.categoricalCrossentropy(y, net.head.apply([x, fm], { training: true }) as tf.Tensor)),
+                regularizationLoss(net.head),
+              ) as tf.Scalar,
+            true,
+            vars,
+          );
+          await cost!.data();
+          tf.dispose([fm, cost!]);
+        };
+        const forward = async () => {
+          const p = net.model.predict(x) as tf.Tensor;
+          await p.data();
+          p.dispose();
+        };
+        const row: Row = { backbone, ftt, batch, trainable, stepMs: NaN, forwardMs: NaN };
+        try {
+          row.stepMs = await timeIt(steps, step);
+          row.forwardMs = await timeIt(steps, forward);
+        } catch (e) {
+          row.error = (e as Error).message.split('\n')[0];
+        }
+        rows.push(row);
+        process.stderr.write(`[bench models] ${backbone} ftt=${ftt} batch=${batch}: ${row.error ?? `${row.stepMs.toFixed(0)} ms/step, ${row.forwardMs.toFixed(0)} ms forward`}\n`);
+        tf.dispose([x, y]);
+      }
+      optimizer.dispose();
+      net.model.dispose();
+    }
+  }
+
+  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '—');
+  console.log('| backbone | FTT | batch | trainable params | ms / train step | ms / forward | images/s (inference) | step vs PyTorch | forward vs PyTorch |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ref = r.backbone === 'xception' && r.ftt ? REFERENCE[r.batch] : undefined;
+    const ratio = (ours: number, theirs?: number) => (theirs && Number.isFinite(ours) ? `${(ours / theirs).toFixed(2)}×` : '');
+    console.log(
+      `| ${r.backbone} | ${r.ftt ? 'yes' : 'no'} | ${r.batch} | ${r.trainable.toLocaleString('en-US')} | ${r.error ? `error: ${r.error}` : fmt(r.stepMs)} | ${fmt(r.forwardMs)} | ${Number.isFinite(r.forwardMs) ? ((1000 * r.batch) / r.forwardMs).toFixed(0) : '—'} | ${ratio(r.stepMs, ref?.step)} | ${ratio(r.forwardMs, ref?.forward)} |`,
+    );
+  }
+  console.log(`\nReference (PyTorch 1.13 CPU, same machine, Xception + FTT): batch 32 615 ms/step, 284 ms forward; batch 128 3,080 ms/step, 1,740 ms forward.`);
+  console.log(`peak RSS ${peakRssMiB().toFixed(0)} MiB; tf.memory(): ${tf.memory().numTensors} tensors, ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB`);
+}
