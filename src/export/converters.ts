@@ -34,7 +34,6 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   ZeroPadding2D: pool.zeroPadding2d,
   Cropping2D: pool.cropping2d,
   Add: merge.add,
-  Subtract: merge.subtract,
   Multiply: merge.multiply,
   Average: merge.average,
   Maximum: merge.maximum,

@@ -1,4 +1,4 @@
-/** Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate. */
+/** Merge layers: Add, Multiply, Average, Maximum, Minimum, Concatenate. */
 import { type ConvertArgs, type LayerConverter } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
@@ -12,17 +12,14 @@ function sameRank(a: ConvertArgs): void {
   }
 }
 
-/** A variadic ONNX op (Sum, Mean, Max, Min, or a chain of a binary one). */
-function elementwise(op: 'Sum' | 'Mul' | 'Sub' | 'Mean' | 'Max' | 'Min'): LayerConverter {
+/** A variadic ONNX op (Sum, Mean, Max, Min) or a chain of binary Mul. */
+function elementwise(op: 'Sum' | 'Mul' | 'Mean' | 'Max' | 'Min'): LayerConverter {
   return (a) => {
     sameRank(a);
     const names = a.inputs.map((v) => v.name);
     let y: string;
     if (op === 'Mul') {
       y = names.slice(1).reduce((acc, n, i) => a.g.op('Mul', [acc, n], i === names.length - 2 ? a.base : `${a.base}/${i}`), names[0]!);
-    } else if (op === 'Sub') {
-      if (names.length !== 2) throw new OnnxExportError(`Subtract needs exactly two inputs, got ${names.length}`);
-      y = a.g.op('Sub', names, a.base);
     } else if (op === 'Sum' && names.length === 2) {
       y = a.g.op('Add', names, a.base); // the common residual case: a plain binary Add
     } else {
@@ -33,7 +30,6 @@ function elementwise(op: 'Sum' | 'Mul' | 'Sub' | 'Mean' | 'Max' | 'Min'): LayerC
 }
 
 export const add = elementwise('Sum');
-export const subtract = elementwise('Sub');
 export const multiply = elementwise('Mul');
 export const average = elementwise('Mean');
 export const maximum = elementwise('Max');

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { simdFor } from './simd/index.ts';
-import { type BackendWasm, byteOffset, runStockKernel, type TensorInfo } from './wasmTensors.ts';
+import { type BackendWasm, byteOffset, release, reshape, runStockKernel, type TensorInfo } from './wasmTensors.ts';
 
 /** The same transpose on fewer axes: size-1 axes dropped, runs of neighbouring axes merged. */
 export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
@@ -151,9 +151,24 @@ function transposeKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const x = args.inputs.x!;
   const perm = (args.attrs as unknown as tf.TransposeAttrs).perm;
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return runStockKernel(backend, 'Transpose', { x }, { perm });
+  const { shape, perm: p } = simplifyTranspose(x.shape, perm);
+  const r = p.length;
   // The stock kernel copies whole rows fast when the innermost axis stays innermost.
-  const { perm: p } = simplifyTranspose(x.shape, perm);
-  if (p.length > 1 && p[p.length - 1] === p.length - 1) return runStockKernel(backend, 'Transpose', { x }, { perm });
+  if (r > 1 && p[r - 1] === r - 1) return runStockKernel(backend, 'Transpose', { x }, { perm });
+  if (r >= 3 && p[r - 1] === 0 && simdFor(backend)) {
+    // The outermost axis becomes the innermost (e.g. NHWC → CHWN): one SIMD 2-D swap
+    // [n0, rest] → [rest, n0], then a row-preserving permutation of the rest (stock, fast).
+    const rest = shape.slice(1);
+    const flat = reshape(backend, x, [shape[0]!, rest.reduce((a, b) => a * b, 1)]);
+    const swapped = transposeOnHeap(backend, flat, [1, 0]);
+    const moved = reshape(backend, swapped, [...rest, shape[0]!]);
+    const perm2 = [...p.slice(0, r - 1).map((a) => a - 1), r - 1];
+    const permuted = perm2.every((a, i) => a === i) ? moved : runStockKernel(backend, 'Transpose', { x: moved }, { perm: perm2 });
+    const out = reshape(backend, permuted, perm.map((a) => x.shape[a]!));
+    release(backend, flat, swapped, moved);
+    if (permuted !== moved) release(backend, permuted);
+    return out;
+  }
   return transposeOnHeap(backend, x, perm);
 }
 
