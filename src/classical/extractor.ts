@@ -34,6 +34,8 @@ export interface ExtractorSpec {
    * directory or a dataset folder (all its images).
    */
   trainedOn?: string;
+  /** Do not work out the training images (prediction needs none of it). */
+  skipTrainedOn?: boolean;
 }
 
 export interface LoadedExtractor {
@@ -178,7 +180,7 @@ export async function loadExtractor(spec: ExtractorSpec): Promise<LoadedExtracto
       preprocess = spec.preprocess ?? 'unit';
       layer ??= 'features';
       fn = layersModelFn(run.model, layer);
-      trainedOn = spec.trainedOn ? await trainedOnFromPath(spec.trainedOn) : await trainedOnFromRun(runDir);
+      if (!spec.skipTrainedOn) trainedOn = spec.trainedOn ? await trainedOnFromPath(spec.trainedOn) : await trainedOnFromRun(runDir);
     } else {
       const jsonPath = src.endsWith('.json') ? src : join(src, 'model.json');
       let json: { format?: string; modelTopology?: unknown };
@@ -199,7 +201,7 @@ export async function loadExtractor(spec: ExtractorSpec): Promise<LoadedExtracto
         kind = 'layers-model';
         fn = layersModelFn(await loadModel(dir), layer);
       }
-      if (spec.trainedOn) trainedOn = await trainedOnFromPath(spec.trainedOn);
+      if (spec.trainedOn && !spec.skipTrainedOn) trainedOn = await trainedOnFromPath(spec.trainedOn);
     }
   }
 

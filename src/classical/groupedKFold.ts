@@ -4,8 +4,8 @@
  * and folds get about the same number of reals and fakes.
  *
  * Greedy assignment: groups in a seeded random order, then largest first; each goes to the fold
- * whose per-class counts it brings closest to the per-class targets (total/k), ties to the smaller
- * fold. Without groups every row is its own group (plain stratified K-fold).
+ * where it most reduces (least increases) the squared distance of that fold's per-class counts
+ * from the per-class targets (total/k), ties to the smaller fold. Without groups every row is its own group (plain stratified K-fold).
  */
 import seedrandom from 'seedrandom';
 import { CrossValidationError } from './errors.ts';
@@ -61,8 +61,9 @@ export function groupedKFold(
     let bestSize = Infinity;
     for (let f = 0; f < k; f++) {
       const c = foldCount[f]!;
-      // squared distance from the per-class targets after adding this group
-      const cost = ((c[0]! + e.count[0] - target[0]!) / Math.max(target[0]!, 1)) ** 2 + ((c[1]! + e.count[1] - target[1]!) / Math.max(target[1]!, 1)) ** 2;
+      // change of the fold's squared (relative) distance from the per-class targets
+      const dist = (a: number, b: number) => ((a - target[0]!) / Math.max(target[0]!, 1)) ** 2 + ((b - target[1]!) / Math.max(target[1]!, 1)) ** 2;
+      const cost = dist(c[0]! + e.count[0], c[1]! + e.count[1]) - dist(c[0]!, c[1]!);
       const size = c[0]! + c[1]!;
       if (cost < bestCost - 1e-12 || (Math.abs(cost - bestCost) <= 1e-12 && size < bestSize)) {
         best = f;

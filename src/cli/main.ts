@@ -21,6 +21,12 @@ export async function buildCli(argv: string[]) {
   }
   return cli
     .demandCommand(1, 'Name a command (fdft --help lists them).')
+    .fail((msg, err) => {
+      // Errors thrown by a command go to the one error printer below, not under a page of help.
+      if (err) throw err;
+      process.stderr.write(`fdft: ${msg}\n(see fdft --help, or fdft <command> --help)\n`);
+      process.exit(2);
+    })
     .strict()
     .recommendCommands()
     .help()

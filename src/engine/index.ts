@@ -56,10 +56,10 @@ export async function initEngine(
   choice: BackendChoice = (process.env.FDFT_BACKEND as BackendChoice) || 'auto',
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
 ): Promise<EngineInfo> {
-  if (current) return current;
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(choice)) {
     throw new EngineError(`unknown backend '${choice}': use auto, tensorflow, wasm or cpu`);
   }
+  if (current) return current;
   let info: EngineInfo;
   if (choice === 'tensorflow' || choice === 'auto') {
     const r = await tryTensorflow();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import type { Experiment, Variant } from './schema.ts';
 import type { CellOutcome } from './runner.ts';
-import type { EvalMetrics } from '../eval/metrics.ts';
+import { meanStd, type EvalMetrics } from '../eval/metrics.ts';
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   baseline: 'Baseline',
@@ -50,12 +50,6 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, std };
-}
-
 export async function collectResults(exp: Experiment, outcomes: CellOutcome[], seeds: number[]): Promise<ExperimentResults> {
   const cells: CellResult[] = [];
   let backend: string | undefined;
@@ -66,7 +60,7 @@ export async function collectResults(exp: Experiment, outcomes: CellOutcome[], s
         const runs: CellResult['runs'] = [];
         for (const o of mine) {
           if (o.status !== 'finished' || !o.runDir) continue;
-          const m = await readJson<EvalMetrics & { extra?: Record<string, unknown> }>(join(o.runDir, 'eval-test', 'metrics.json'));
+          const m = (await readJson<{ metrics: EvalMetrics }>(join(o.runDir, 'eval-test', 'metrics.json')))?.metrics;
           const info = await readJson<{ seconds?: number; epochsCompleted?: number; engine?: { backend?: string } }>(join(o.runDir, 'run.json'));
           if (!m) continue;
           backend ??= info?.engine?.backend;

@@ -43,7 +43,8 @@ export const flatten: LayerConverter = (a) => {
 
 export const reshape: LayerConverter = (a) => {
   const x = oneInput(a);
-  const target = a.config.targetShape as number[];
+  // tfjs stores the inferred dimension (-1) of targetShape as null.
+  const target = (a.config.targetShape as Array<number | null>).map((d) => (d == null ? -1 : d));
   // 0 copies the (dynamic) batch dimension; tfjs' targetShape excludes it and may hold one -1.
   const shapeInit = a.g.addInt64(`${a.base}/shape`, [0, ...target]);
   const y = a.g.op('Reshape', [toTfjsLayout(a.g, x, a.base), shapeInit], `${a.base}/reshape`);

@@ -23,7 +23,12 @@ function pool2d(op: 'MaxPool' | 'AveragePool'): LayerConverter {
     const pads = onnxPads2d(padding, hw, kernel, strides);
     if (op === 'MaxPool') {
       const zeroPad = zeroPadBefore(a.g, x.name);
-      if (zeroPad) return [maxPoolAfterZeroPad(a, x, zeroPad, kernel, strides, pads)];
+      if (zeroPad) {
+        const combined = [0, 1, 2, 3].map((i) => zeroPad.pads[i]! + pads[i]!);
+        // onnxruntime refuses pool pads >= kernel; then keep the Pad, made unfusable (see below).
+        if (combined.every((p, i) => p < kernel[i % 2]!)) return [maxPoolAfterZeroPad(a, x, zeroPad, kernel, strides, pads)];
+        unfusablePad(a.g, x.name);
+      }
     }
     const attrs = {
       kernel_shape: attr.ints(kernel),
@@ -44,6 +49,15 @@ function zeroPadBefore(g: OnnxGraph, name: string): { input: string; pads: numbe
   const v = Array.from(p.data, Number);
   if (v[0] || v[1] || v[4] || v[5]) return undefined;
   return { input: node.inputs[0]!, pads: [v[2]!, v[3]!, v[6]!, v[7]!] };
+}
+
+/**
+ * Give the zero Pad producing `name` an explicit constant_value of −0.0: the same values (−0 = 0),
+ * but onnxruntime's PadFusion only fuses a Pad whose constant bytes are all zero, so the Pad stays.
+ */
+function unfusablePad(g: OnnxGraph, name: string): void {
+  const node = g.nodes.find((n) => n.outputs.includes(name))!;
+  node.inputs.push(g.addFloat(`${node.name}/negative_zero`, Float32Array.of(-0), []));
 }
 
 /**

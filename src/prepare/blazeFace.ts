@@ -90,7 +90,8 @@ export function blazeFaceAnchors(inputSize: number): Float32Array {
 
 /** How a source image was placed in the square model input: input = source * scale + offset. */
 interface Letterbox {
-  scale: number;
+  scaleX: number;
+  scaleY: number;
   offsetX: number;
   offsetY: number;
 }
@@ -135,7 +136,7 @@ export class BlazeFaceDetector implements FaceDetector {
       .toBuffer();
     const input = new Float32Array(S * S * 3);
     for (let i = 0; i < input.length; i++) input[i] = buf[i] / 127.5 - 1;
-    return { input, lb: { scale: w / img.width, offsetX: left, offsetY: top } };
+    return { input, lb: { scaleX: w / img.width, scaleY: h / img.height, offsetX: left, offsetY: top } };
   }
 
   /** Scores (logits) and regressors for the 896 anchors, in anchor order. */
@@ -224,12 +225,12 @@ export class BlazeFaceDetector implements FaceDetector {
         for (let j = 0; j < 12; j++) acc[4 + j] += c.kp[j] * c.score;
       }
       for (let j = 0; j < acc.length; j++) acc[j] /= wsum;
-      const toSrcX = (v: number) => (v - lb.offsetX) / lb.scale;
-      const toSrcY = (v: number) => (v - lb.offsetY) / lb.scale;
+      const toSrcX = (v: number) => (v - lb.offsetX) / lb.scaleX;
+      const toSrcY = (v: number) => (v - lb.offsetY) / lb.scaleY;
       const landmarks: [number, number][] = [];
       for (let j = 0; j < 6; j++) landmarks.push([toSrcX(acc[4 + 2 * j]), toSrcY(acc[5 + 2 * j])]);
       faces.push({
-        box: { x: toSrcX(acc[0]), y: toSrcY(acc[1]), width: acc[2] / lb.scale, height: acc[3] / lb.scale },
+        box: { x: toSrcX(acc[0]), y: toSrcY(acc[1]), width: acc[2] / lb.scaleX, height: acc[3] / lb.scaleY },
         score: best.score,
         landmarks,
       });

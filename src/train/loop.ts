@@ -32,6 +32,41 @@ export interface Batch {
 /** Batches of an epoch from a step on (resume inside an epoch); pure in (epoch, step). */
 export type EpochBatches = (epoch: number, fromStep?: number) => Iterable<Batch> | AsyncIterable<Batch>;
 
+/**
+ * Loss, number of correct predictions and gradients (one per trainable variable, in the order of
+ * `trainModel.trainableWeights`) of one batch. The default computes them on this thread; a
+ * data-parallel executor may compute them on workers and return their exact average.
+ * `randomKey` seeds every random draw of the step (dropout), see determinism.ts.
+ */
+export type GradientFn = (batch: Batch, randomKey: string) => Promise<{ loss: number; correct: number; grads: tf.NamedTensorMap }>;
+
+/** The in-thread GradientFn: forward in training mode, cross-entropy + L2, tf.variableGrads. */
+export function localGradients(
+  trainModel: tf.LayersModel,
+  inputsFor: (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[],
+  l2: number,
+): GradientFn {
+  const vars = trainModel.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  return async (batch, randomKey) => {
+    const { loss, correct, grads } = withSeededMathRandom(randomKey, () =>
+      tf.tidy(() => {
+        const inputs = inputsFor(batch.xs);
+        let right: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const probs = trainModel.apply(inputs, { training: true }) as tf.Tensor2D;
+          // Kept: variableGrads disposes everything else its function created.
+          right = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(batch.ys, -1)), 'float32')) as tf.Scalar);
+          return tf.add(crossEntropy(batch.ys, probs), l2Penalty(vars, l2)) as tf.Scalar;
+        }, vars);
+        return { loss: value, correct: right!, grads };
+      }),
+    );
+    const [l, c] = [(await loss.data())[0]!, (await correct.data())[0]!];
+    tf.dispose([loss, correct]);
+    return { loss: l, correct: c, grads };
+  };
+}
+
 export interface ValidationSet {
   /** Returns fake-probability scores and labels for the whole validation split. */
   score: () => Promise<{ scores: Float32Array; labels: Uint8Array; loss: number }>;
@@ -72,6 +107,8 @@ export interface TrainLoopOptions {
   interrupted?: () => boolean;
   /** Continue from the run's checkpoint if one exists. */
   resume?: boolean;
+  /** Gradient executor (default: localGradients on this thread). */
+  gradients?: GradientFn;
 }
 
 export interface TrainLoopResult {
@@ -125,7 +162,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   const lrAt =
     config.schedule === 'cosine' ? cosineAnnealing({ lr0: config.lr, totalSteps }) : constantLr(config.lr);
   const optimizer = createOptimizer(config);
-  const vars = trainModel.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const gradients = o.gradients ?? localGradients(trainModel, o.inputsFor, config.l2);
   let early = new EarlyStopping({ patience: config.patience, mode: 'min' });
 
   let state: LoopState = {
@@ -163,20 +200,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       lr = lrAt(state.globalStep);
       setOptimizerLearningRate(optimizer, lr);
       const n = batch.xs.shape[0];
-      const { loss, correct } = withSeededMathRandom(`${config.seed}:step:${epoch}:${step}`, () => tf.tidy(() => {
-        const inputs = o.inputsFor(batch.xs);
-        let right: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const probs = trainModel.apply(inputs, { training: true }) as tf.Tensor2D;
-          // Kept: variableGrads disposes everything else its function created.
-          right = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(batch.ys, -1)), 'float32')) as tf.Scalar);
-          return tf.add(crossEntropy(batch.ys, probs), l2Penalty(vars, config.l2)) as tf.Scalar;
-        }, vars);
-        optimizer.applyGradients(grads);
-        return { loss: value, correct: right! };
-      }));
-      const [lossVal, correctVal] = [(await loss.data())[0]!, (await correct.data())[0]!];
-      tf.dispose([loss, correct, batch.xs, batch.ys]);
+      const { loss: lossVal, correct: correctVal, grads } = await gradients(batch, `${config.seed}:step:${epoch}:${step}`);
+      optimizer.applyGradients(grads);
+      tf.dispose([grads as unknown as tf.Tensor[], batch.xs, batch.ys].flat());
       assertFiniteLoss(lossVal, epoch + 1, step + 1);
       lossSum += lossVal * n;
       accSum += correctVal;

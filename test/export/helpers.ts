@@ -5,22 +5,25 @@ import { exportOnnx, type ExportOnnxOptions } from '../../src/export/onnx.ts';
 import { compareOnnxWithTfjs } from '../../src/export/verify.ts';
 
 /**
- * Overwrite every weight of `model` (nested models included) with seeded random values: He-uniform
+ * Overwrite the weights of `model` (nested models included) with seeded random values: He-uniform
  * kernels, non-zero biases, BN statistics far from the identity, SelfAttention γ ≠ 0 — so that every
- * parameter the exporter copies actually matters to the output.
+ * parameter the exporter copies actually matters to the output. `keepKernels` leaves conv / dense
+ * kernels as initialised (deep backbones: He kernels through dozens of residual adds would blow
+ * activations up to 1e6, where float32 sums cannot agree to 1e-4).
  */
-export function randomizeWeights(model: tf.LayersModel, seed = 7): void {
+export function randomizeWeights(model: tf.LayersModel, seed = 7, opts: { keepKernels?: boolean } = {}): void {
   let s = seed;
   for (const w of model.weights) {
     const name = (w.originalName ?? w.name).split('/').pop()!;
     const shape = w.shape as number[];
+    if (opts.keepKernels && shape.length >= 2) continue;
     let lo: number;
     let hi: number;
     if (name === 'moving_variance') [lo, hi] = [0.5, 1.5];
     else if (name === 'gamma' && shape.length === 1 && shape[0] === 1) [lo, hi] = [0.5, 1]; // SelfAttention γ
     else if (name === 'gamma') [lo, hi] = [0.6, 1.4];
     else if (name === 'moving_mean' || name === 'beta') [lo, hi] = [-0.4, 0.4];
-    else if (shape.length <= 1) [lo, hi] = [-0.3, 0.3]; // biases
+    else if (shape.length <= 1) [lo, hi] = opts.keepKernels ? [-0.1, 0.1] : [-0.3, 0.3]; // biases
     else {
       const fanIn = name === 'depthwise_kernel' ? shape[0]! * shape[1]! : shape.slice(0, -1).reduce((a, b) => a * b, 1);
       const a = Math.sqrt(6 / fanIn);

@@ -99,3 +99,26 @@ test('gradients: at γ = 0 only γ learns; once γ ≠ 0 all of f, g, h do (exce
   // bias_f adds g_j·b_f to every s_ji of row j: a constant per row, which softmax removes (SAGAN's redundancy).
   assert.deepEqual(nonZero(), { kernel_f: true, kernel_g: true, kernel_h: true, bias_f: false, bias_g: true, bias_h: true, gamma: true });
 });
+
+test('attention maps computed in batch chunks give the same outputs and gradients', () => {
+  const x = tf.randomNormal([5, 4, 4, 8], 0, 1, 'float32', 31);
+  const sa = new SelfAttention({ reduction: 4, seed: 9 });
+  sa.apply(x);
+  sa.setWeights(sa.getWeights().map((w) => (w.size === 1 ? tf.tensor1d([0.8]) : w)));
+  const vars = sa.trainableWeights.map((w) => w.read() as tf.Variable);
+  const run = () => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(sa.apply(x) as tf.Tensor)) as tf.Scalar, vars);
+    return { y: Array.from((sa.apply(x) as tf.Tensor).dataSync()), loss: value.dataSync()[0]!, g: vars.map((v) => Array.from(grads[v.name]!.dataSync())) };
+  };
+  const whole = run();
+  const saved = SelfAttention.maxAttentionElements;
+  SelfAttention.maxAttentionElements = 2 * 16 * 16; // 2 images per chunk: chunks of 2, 2, 1
+  try {
+    const chunked = run();
+    chunked.y.forEach((v, i) => assert.ok(Math.abs(v - whole.y[i]!) < 1e-5));
+    assert.ok(Math.abs(chunked.loss - whole.loss) < 1e-3 * Math.abs(whole.loss));
+    chunked.g.forEach((g, k) => g.forEach((v, i) => assert.ok(Math.abs(v - whole.g[k]![i]!) < 1e-3 * (1 + Math.abs(whole.g[k]![i]!)))));
+  } finally {
+    SelfAttention.maxAttentionElements = saved;
+  }
+});

@@ -29,15 +29,16 @@ export interface SwapParams {
   relit: boolean;
 }
 
-export function sampleSwap(rng: Rng): SwapParams {
+/** `strength` scales every trace (1 = the default set; larger = easier to detect). */
+export function sampleSwap(rng: Rng, strength = 1): SwapParams {
   return {
-    donorScale: uniform(rng, 0.55, 1),
-    colorMatch: uniform(rng, 0.5, 1),
+    donorScale: Math.max(0.25, 1 - strength * uniform(rng, 0, 0.45)),
+    colorMatch: Math.max(0, 1 - strength * uniform(rng, 0, 0.5)),
     feather: uniform(rng, 0.08, 0.3),
-    dx: gaussian(rng) * 0.6,
-    dy: gaussian(rng) * 0.6,
-    dscale: 1 + gaussian(rng) * 0.03,
-    relit: rng() < 0.5,
+    dx: gaussian(rng) * 0.6 * strength,
+    dy: gaussian(rng) * 0.6 * strength,
+    dscale: 1 + gaussian(rng) * 0.03 * strength,
+    relit: rng() < Math.min(1, 0.5 * strength),
   };
 }
 
@@ -116,13 +117,14 @@ export interface GanParams {
   grid: number;
 }
 
-export function sampleGan(rng: Rng): GanParams {
+/** `strength` scales every trace (1 = the default set; larger = easier to detect). */
+export function sampleGan(rng: Rng, strength = 1): GanParams {
   const s = Math.pow(rng(), 1.5); // many subtle ones
   return {
-    checker: 0.004 + 0.03 * s,
+    checker: strength * (0.004 + 0.03 * s),
     channelSkew: [uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4)],
-    detail: uniform(rng, 0.7, 1),
-    grid: rng() < 0.4 ? uniform(rng, 0, 0.01) : 0,
+    detail: Math.max(0, 1 - strength * uniform(rng, 0, 0.3)),
+    grid: rng() < 0.4 ? strength * uniform(rng, 0, 0.01) : 0,
   };
 }
 

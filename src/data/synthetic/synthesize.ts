@@ -26,8 +26,11 @@ export interface SyntheticSample {
   jpegQuality: number;
 }
 
-/** Renders sample `index` of class `label` (0 real, 1 fake) of the set with this seed. */
-export function renderSyntheticSample(seed: number, label: 0 | 1, index: number, size = 64): SyntheticSample {
+/**
+ * Renders sample `index` of class `label` (0 real, 1 fake) of the set with this seed;
+ * `strength` scales the forgery traces (1 = default; > 1 easier, < 1 harder).
+ */
+export function renderSyntheticSample(seed: number, label: 0 | 1, index: number, size = 64, strength = 1): SyntheticSample {
   const rng = rngFor(seed, 'synthetic', SYNTHETIC_VERSION, label, index);
   const params = sampleFace(rng);
   const cam = sampleCamera(rng);
@@ -43,8 +46,8 @@ export function renderSyntheticSample(seed: number, label: 0 | 1, index: number,
   }
   let r = new Raster(size, size);
   renderFace(r, params);
-  if (kind === 'swap' || kind === 'swap+gan') swapFace(r, params, sampleSwap(rng), rng);
-  if (kind === 'gan' || kind === 'swap+gan') r = ganUpsample(r, sampleGan(rng));
+  if (kind === 'swap' || kind === 'swap+gan') swapFace(r, params, sampleSwap(rng, strength), rng);
+  if (kind === 'gan' || kind === 'swap+gan') r = ganUpsample(r, sampleGan(rng, strength));
   return { rgb: develop(r, cam, rng), size, label, kind, jpegQuality: cam.jpegQuality };
 }
 
@@ -58,6 +61,8 @@ export interface SynthesizeOptions {
   size?: number;
   /** 'jpg' (default: the camera's JPEG quality is part of the data) or 'png'. */
   format?: 'jpg' | 'png';
+  /** Forgery trace strength (1 = default; > 1 easier, < 1 harder to detect). */
+  strength?: number;
   /** Replace an existing non-empty output folder. Default false. */
   overwrite?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -68,6 +73,7 @@ export interface SynthesizeResult {
   count: number;
   seed: number;
   size: number;
+  strength: number;
   kinds: Record<SyntheticKind, number>;
   ms: number;
 }
@@ -93,6 +99,8 @@ export async function synthesizeDataset(opts: SynthesizeOptions): Promise<Synthe
   const seed = opts.seed ?? 0;
   const size = opts.size ?? 64;
   const format = opts.format ?? 'jpg';
+  const strength = opts.strength ?? 1;
+  if (!(strength >= 0 && strength <= 10)) throw new DataOptionsError(`strength must be in [0, 10] (got ${strength})`);
   if (!(Number.isInteger(count) && count >= 1)) throw new DataOptionsError(`count must be an integer ≥ 1 (got ${count})`);
   if (!(Number.isInteger(size) && size >= 16 && size <= 1024)) throw new DataOptionsError(`size must be an integer in [16, 1024] (got ${size})`);
   if (!Number.isInteger(seed)) throw new DataOptionsError(`seed must be an integer (got ${seed})`);
@@ -113,7 +121,7 @@ export async function synthesizeDataset(opts: SynthesizeOptions): Promise<Synthe
   try {
     for (let index = 0; index < count; index++) {
       for (const label of [0, 1] as const) {
-        const s = renderSyntheticSample(seed, label, index, size);
+        const s = renderSyntheticSample(seed, label, index, size, strength);
         kinds[s.kind]++;
         const name = `${label === 0 ? 'real' : 'fake'}_${String(index).padStart(digits, '0')}.${format}`;
         const file = join(tmp, label === 0 ? 'real' : 'fake', name);
@@ -131,10 +139,10 @@ export async function synthesizeDataset(opts: SynthesizeOptions): Promise<Synthe
     }
     await Promise.all(pending);
     const ms = performance.now() - t0;
-    const result: SynthesizeResult = { out, count, seed, size, kinds, ms };
+    const result: SynthesizeResult = { out, count, seed, size, strength, kinds, ms };
     await writeFile(
       join(tmp, SYNTHETIC_MANIFEST),
-      JSON.stringify({ generator: 'fdft synthetic faces', version: SYNTHETIC_VERSION, count, seed, size, format, kinds, layout: 'flat', labels: { real: 0, fake: 1 } }, null, 2) + '\n',
+      JSON.stringify({ generator: 'fdft synthetic faces', version: SYNTHETIC_VERSION, count, seed, size, strength, format, kinds, layout: 'flat', labels: { real: 0, fake: 1 } }, null, 2) + '\n',
     );
     if (opts.overwrite && (await stat(out).catch(() => undefined))) await rm(out, { recursive: true, force: true });
     try {

@@ -16,6 +16,7 @@ import { depthwiseConv2dBackpropFilterConfig } from './depthwiseConv2dBackpropFi
 import { depthwiseConv2dBackpropInputConfig } from './depthwiseConv2dBackpropInput.ts';
 import { identityConfig } from './identity.ts';
 import { meanConfig } from './mean.ts';
+import { softmaxGradientConfig, softmaxGradKernelConfig } from './softmaxGrad.ts';
 import { sliceConfig } from './slice.ts';
 import { splitVConfig } from './splitV.ts';
 import { stridedSliceConfig } from './stridedSlice.ts';
@@ -32,6 +33,7 @@ export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
+  softmaxGradKernelConfig,
 ];
 
 /** Stock wasm kernels replaced by faster compositions. */
@@ -77,5 +79,7 @@ export function registerWasmTrainingKernels(): void {
     if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   }
   for (const k of REPLACED_KERNELS) replaceStockKernel(k);
+  // Uses the fused kernel on wasm only; elsewhere it computes what tfjs' own gradient does.
+  tf.registerGradient(softmaxGradientConfig);
   registered = true;
 }

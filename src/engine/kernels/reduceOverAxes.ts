@@ -2,12 +2,22 @@
  * Sum / mean of a float32 tensor over any axes, for fdft's Sum and Mean kernels. The stock wasm
  * reductions only run fast over the innermost axes; for any other axes they first call the stock
  * (slow) Transpose. Batch norm reduces NHWC over [0, 1, 2] — the OUTER axes — in every forward and
- * backward pass. Outer axes are summed here row by row (sequential reads, float64 accumulators);
+ * backward pass. Outer axes are summed here row by row (fdft's SIMD column sum, float64 accumulators);
  * mixed axes go through fdft's Transpose, then the stock inner reduction.
  */
 import * as tf from '@tensorflow/tfjs';
 import { transposeOnHeap } from './transpose.ts';
-import { type BackendWasm, heapF32, release, reshape, runStockKernel, type TensorInfo } from './wasmTensors.ts';
+import { simdFor } from './simd/index.ts';
+import {
+  type BackendWasm,
+  byteOffset,
+  heapF32,
+  makeZeros,
+  release,
+  reshape,
+  runStockKernel,
+  type TensorInfo,
+} from './wasmTensors.ts';
 
 export function reduceOverAxes(
   backend: BackendWasm,
@@ -37,12 +47,23 @@ export function reduceOverAxes(
   }
   const cols = keptShape.reduce((p, n) => p * n, 1);
   const out = backend.makeOutput(outShape, 'float32');
+  const scale = kernel === 'Mean' ? 1 / reduced : 1;
+  const simd = simdFor(backend);
+  if (simd) {
+    const scratch = makeZeros(backend, [2 * cols]); // float64[cols]
+    simd.colSum(byteOffset(backend, x), byteOffset(backend, scratch), reduced, cols);
+    const f = heapF32(backend, scratch);
+    const acc = new Float64Array(f.buffer, f.byteOffset, cols);
+    const dst = heapF32(backend, out);
+    for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
+    release(backend, scratch);
+    return out;
+  }
   const src = heapF32(backend, x);
   const acc = new Float64Array(cols);
   for (let row = 0, o = 0; row < reduced; row++, o += cols) {
     for (let c = 0; c < cols; c++) acc[c]! += src[o + c]!;
   }
-  const scale = kernel === 'Mean' ? 1 / reduced : 1;
   const dst = heapF32(backend, out);
   for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
   return out;

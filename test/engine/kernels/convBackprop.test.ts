@@ -1,0 +1,121 @@
+/**
+ * fdft's wasm conv gradient kernels (Conv2DBackpropFilter, Conv2DBackpropInput,
+ * DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput) against tfjs' cpu
+ * backend: odd and even sizes, filters 1/2/3/5, strides 1 and 2, 'same', 'valid' and explicit pads.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { randomValues, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  b: number;
+  h: number;
+  w: number;
+  c: number;
+  k: number;
+  s: number;
+  pad: Pad;
+  out: number; // output channels (conv) or channel multiplier (depthwise)
+}
+
+/** A fixed, varied set of shapes: every filter size × stride × padding, sizes and channels rotating. */
+function cases(): Case[] {
+  const all: Case[] = [];
+  const sizes = [
+    [7, 7],
+    [8, 5],
+    [9, 10],
+    [5, 6],
+  ];
+  let n = 0;
+  for (const k of [1, 2, 3, 5]) {
+    for (const s of [1, 2]) {
+      for (const pad of ['same', 'valid', 'explicit'] as const) {
+        const [h, w] = sizes[n % sizes.length]!;
+        const p: Pad = pad === 'explicit' ? [[0, 0], [1, 0], [0, 2], [0, 0]] : pad;
+        all.push({ b: 1 + (n % 2), h: h!, w: w!, c: [3, 5, 4][n % 3]!, k, s, pad: p, out: [4, 1, 2][n % 3]! });
+        n++;
+      }
+    }
+  }
+  return all;
+}
+
+const label = (c: Case): string =>
+  `${c.b}x${c.h}x${c.w}x${c.c} k${c.k} s${c.s} ${typeof c.pad === 'string' ? c.pad : 'explicit'} out${c.out}`;
+
+function outSize(c: Case, depthwise: boolean): number[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    [c.b, c.h, c.w, c.c],
+    [c.k, c.k, c.c, c.out],
+    c.s,
+    1,
+    c.pad,
+    undefined,
+    depthwise,
+  );
+  return info.outShape;
+}
+
+before(async () => {
+  await useWasmEngine();
+});
+
+describe('conv2d gradients on wasm match cpu', () => {
+  for (const c of cases()) {
+    test(label(c), () => {
+      const dyShape = outSize(c, false);
+      const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
+      const filterErr = wasmVsCpu(() => {
+        const x = tf.tensor4d(randomValues(c.b * c.h * c.w * c.c, 1), [c.b, c.h, c.w, c.c]);
+        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 2), dyShape);
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [c.k, c.k, c.c, c.out] }) as tf.Tensor;
+      });
+      assert.ok(filterErr <= TOLERANCE, `Conv2DBackpropFilter relative error ${filterErr}`);
+      const inputErr = wasmVsCpu(() => {
+        const filter = tf.tensor4d(randomValues(c.k * c.k * c.c * c.out, 3), [c.k, c.k, c.c, c.out]);
+        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 2), dyShape);
+        return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: [c.b, c.h, c.w, c.c] }) as tf.Tensor;
+      });
+      assert.ok(inputErr <= TOLERANCE, `Conv2DBackpropInput relative error ${inputErr}`);
+    });
+  }
+});
+
+describe('depthwise conv gradients on wasm match cpu', () => {
+  for (const c of cases()) {
+    test(label(c), () => {
+      const dyShape = outSize(c, true);
+      const attrs = { strides: c.s, pad: c.pad, dilations: 1 };
+      const filterErr = wasmVsCpu(() => {
+        const x = tf.tensor4d(randomValues(c.b * c.h * c.w * c.c, 4), [c.b, c.h, c.w, c.c]);
+        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 5), dyShape);
+        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: [c.k, c.k, c.c, c.out] }) as tf.Tensor;
+      });
+      assert.ok(filterErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropFilter relative error ${filterErr}`);
+      const inputErr = wasmVsCpu(() => {
+        const filter = tf.tensor4d(randomValues(c.k * c.k * c.c * c.out, 6), [c.k, c.k, c.c, c.out]);
+        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 5), dyShape);
+        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: [c.b, c.h, c.w, c.c] }) as tf.Tensor;
+      });
+      assert.ok(inputErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropInput relative error ${inputErr}`);
+    });
+  }
+});
+
+test('tf.grads through conv2d, depthwise and separable convs agree with cpu', () => {
+  const err = wasmVsCpu(() => {
+    const x = tf.tensor4d(randomValues(2 * 11 * 9 * 3, 7), [2, 11, 9, 3]);
+    const w = tf.tensor4d(randomValues(3 * 3 * 3 * 6, 8), [3, 3, 3, 6]);
+    const dw = tf.tensor4d(randomValues(5 * 5 * 6 * 2, 9), [5, 5, 6, 2]);
+    const pw = tf.tensor4d(randomValues(12 * 4, 10), [1, 1, 12, 4]);
+    return tf.grads((a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D, d: tf.Tensor4D) => {
+      const h = tf.relu(tf.conv2d(a, b, 2, 'same'));
+      return tf.separableConv2d(h, c, d, 1, 'valid').square().sum();
+    })([x, w, dw, pw]);
+  });
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});

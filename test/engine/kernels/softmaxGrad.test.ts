@@ -1,0 +1,33 @@
+/** fdft's fused softmax gradient against tfjs' own (cpu backend). */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { randomValues, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
+
+before(async () => {
+  await useWasmEngine();
+});
+
+test('softmax gradient, rows of 1, 3, 4, 7 and 64 values', () => {
+  for (const cols of [1, 3, 4, 7, 64]) {
+    const err = wasmVsCpu(() => {
+      const x = tf.tensor(randomValues(5 * cols, cols), [5, cols]).mul(4);
+      const w = tf.tensor(randomValues(5 * cols, cols + 1), [5, cols]);
+      return tf.grad((v: tf.Tensor) => tf.softmax(v).mul(w).sum())(x);
+    });
+    assert.ok(err <= TOLERANCE, `cols ${cols}: relative error ${err}`);
+  }
+});
+
+test('softmax gradient of a 3-D attention map and of softmax cross-entropy', () => {
+  const err = wasmVsCpu(() => {
+    const s = tf.tensor(randomValues(2 * 9 * 9, 11), [2, 9, 9]);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 1], 'int32'), 2);
+    const logits = tf.tensor(randomValues(6, 12), [3, 2]);
+    return [
+      tf.grad((v: tf.Tensor) => tf.softmax(v).square().sum())(s),
+      tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, v))(logits),
+    ];
+  });
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});

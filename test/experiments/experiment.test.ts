@@ -1,0 +1,98 @@
+/**
+ * `fdft experiment` end to end on tiny generated data: the report's numbers are the runs' own
+ * eval-test/metrics.json numbers, a second invocation trains nothing, and an interrupted cell is
+ * the only one that runs again.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTinyDataset } from '../train/tinyDataset.ts';
+import { parseExperiment } from '../../src/experiments/schema.ts';
+
+const BIN = join(process.cwd(), 'bin', 'fdft.js');
+let work: string;
+let expFile: string;
+
+function experiment(): { outcomes: { dataset: string; variant: string; status: string; runDir?: string; trained?: boolean }[]; report: { markdown: string; html: string; json: string; images: string[] } } {
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'experiment', expFile, '--checkpoints', join(work, 'ck'), '--reports', join(work, 'reports'), '--cache-dir', join(work, 'cache'), '--quiet', '--json'],
+    { encoding: 'utf8', env: { ...process.env, FDFT_BACKEND: 'wasm' }, timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`fdft experiment failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'fdft-exp-'));
+  const data = await writeTinyDataset(join(work, 'tiny'), 24, 32);
+  expFile = join(work, 'tiny.json');
+  await writeFile(
+    expFile,
+    JSON.stringify({
+      name: 'tiny',
+      datasets: [
+        { name: 'tiny', path: data },
+        { name: 'PGGAN', path: null, paper: { 'fdftnet/xception': { acc: 90.29, auroc: 95.98 } } },
+      ],
+      backbones: ['shallownetv3'],
+      variants: ['baseline', 'fdftnet', 'fdftnet-noftt'],
+      seeds: [1],
+      pretrain: { epochs: 1, stepsPerEpoch: 2, batch: 8, inputSize: 32 },
+      train: { epochs: 1, stepsPerEpoch: 2, batch: 8, inputSize: 32, M: 1, N: 1, lr: 0.01 },
+    }),
+  );
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+test('schema errors name the file and the field', () => {
+  assert.throws(() => parseExperiment({ name: 'x', datasets: [{ name: 'a', path: null, typo: 1 }], backbones: ['vgg'], variants: ['baseline'] }, 'x.json'), (e: Error) => {
+    assert.equal(e.name, 'ExperimentError');
+    assert.match(e.message, /x\.json/);
+    assert.match(e.message, /unknown field 'typo'/);
+    assert.match(e.message, /backbones\/0: must be one of/);
+    return true;
+  });
+});
+
+test('the report carries the runs\' own metrics; re-running trains nothing; an interrupted cell alone re-runs', async () => {
+  const first = experiment();
+  const done = first.outcomes.filter((o) => o.status === 'finished');
+  assert.equal(done.length, 3, 'baseline, fdftnet and fdftnet-noftt on the tiny set');
+  assert.ok(first.outcomes.filter((o) => o.dataset === 'PGGAN').every((o) => o.status === 'skipped'), 'a dataset without a path is skipped');
+
+  const results = JSON.parse(await readFile(first.report.json, 'utf8'));
+  for (const o of done) {
+    const m = JSON.parse(await readFile(join(o.runDir!, 'eval-test', 'metrics.json'), 'utf8')).metrics;
+    const cell = results.cells.find((c: { dataset: string; variant: string }) => c.dataset === 'tiny' && c.variant === o.variant);
+    assert.equal(cell.runs[0].accuracy, m.accuracy * 100);
+    assert.equal(cell.runs[0].auroc, m.auroc * 100);
+  }
+  const md = await readFile(first.report.markdown, 'utf8');
+  assert.match(md, /Table 5/);
+  assert.match(md, /Table 6/);
+  assert.match(md, /90\.29/, "the paper's published number is shown");
+  const base = results.cells.find((c: { variant: string; dataset: string }) => c.dataset === 'tiny' && c.variant === 'baseline');
+  assert.ok(md.includes(base.acc.mean.toFixed(2)), 'the baseline accuracy appears in report.md');
+  const html = await readFile(first.report.html, 'utf8');
+  assert.match(html, /data:image\/png;base64,/, 'figures are embedded in the HTML');
+  for (const img of first.report.images) assert.ok((await stat(img)).size > 1000);
+
+  const second = experiment();
+  assert.equal(second.outcomes.filter((o) => o.trained).length, 0, 'nothing is trained again');
+
+  // Simulate a crash of the fdftnet cell: its run is no longer finished.
+  const ft = done.find((o) => o.variant === 'fdftnet')!;
+  const info = JSON.parse(await readFile(join(ft.runDir!, 'run.json'), 'utf8'));
+  await writeFile(join(ft.runDir!, 'run.json'), JSON.stringify({ ...info, status: 'interrupted' }));
+  const third = experiment();
+  const retrained = third.outcomes.filter((o) => o.trained);
+  assert.deepEqual(retrained.map((o) => o.variant), ['fdftnet'], 'only the interrupted cell runs again');
+  assert.equal(retrained[0]!.runDir, ft.runDir, 'it is resumed in its own run directory');
+});

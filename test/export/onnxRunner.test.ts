@@ -1,0 +1,77 @@
+/** OnnxRunner (src/engine/onnxBackbone.ts): the frozen-backbone runner on onnxruntime-node. */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../src/engine/index.ts';
+import { OnnxRunError, OnnxRunner, onnxAvailable, onnxUnavailableReason } from '../../src/engine/onnxBackbone.ts';
+import { exportOnnx } from '../../src/export/onnx.ts';
+import { call, randomizeWeights } from './helpers.ts';
+
+let skipReason: string | undefined;
+let model: tf.LayersModel;
+let bytes: Uint8Array;
+
+before(async () => {
+  await initEngine('wasm', () => {});
+  if (!(await onnxAvailable())) skipReason = `onnxruntime-node unavailable: ${await onnxUnavailableReason()}`;
+  const x = tf.input({ shape: [10, 10, 3], name: 'image' });
+  let h = call(tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x);
+  h = call(tf.layers.batchNormalization({}), h);
+  h = call(tf.layers.separableConv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'features' }), h);
+  model = tf.model({ inputs: x, outputs: h });
+  randomizeWeights(model, 3);
+  bytes = exportOnnx(model);
+});
+
+test('onnxAvailable() and onnxUnavailableReason() agree', async () => {
+  const ok = await onnxAvailable();
+  const why = await onnxUnavailableReason();
+  assert.equal(ok, why === undefined);
+});
+
+test('predictTensor(xs) = backbone.predict(xs): a tfjs tensor of the same shape and values, for batch 1 and 5', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const runner = await OnnxRunner.create(bytes, { threads: 1 });
+  assert.deepEqual(runner.inputNames, ['image']);
+  for (const batch of [1, 5]) {
+    const xs = tf.randomUniform([batch, 10, 10, 3], 0, 1, 'float32', batch);
+    const got = await runner.predictTensor(xs);
+    const want = model.predict(xs) as tf.Tensor;
+    assert.ok(got instanceof tf.Tensor);
+    assert.deepEqual(got.shape, want.shape);
+    const d = tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]!;
+    assert.ok(d < 1e-4, `max diff ${d}`);
+    tf.dispose([xs, got, want]);
+  }
+  await runner.dispose();
+});
+
+test('2 threads give the same result as 1 thread', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const xs = tf.randomUniform([4, 10, 10, 3], 0, 1, 'float32', 9);
+  const data = xs.dataSync() as Float32Array;
+  const one = await OnnxRunner.create(bytes, { threads: 1 });
+  const two = await OnnxRunner.create(bytes, { threads: 2, spin: true });
+  const a = await one.run(data, xs.shape);
+  const b = await two.run(data, xs.shape);
+  assert.deepEqual(a.dims, [4, 5, 5, 6]);
+  assert.deepEqual(b.dims, a.dims);
+  let d = 0;
+  for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i]! - b.data[i]!));
+  assert.ok(d < 1e-5, `1 vs 2 threads differ by ${d}`);
+  await one.dispose();
+  await two.dispose();
+  xs.dispose();
+});
+
+test('bad input, bad bytes and bad options give OnnxRunError', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  await assert.rejects(OnnxRunner.create(new Uint8Array([1, 2, 3, 4])), (e: Error) => e instanceof OnnxRunError && e.name === 'OnnxRunError');
+  await assert.rejects(OnnxRunner.create(bytes, { threads: 0 }), OnnxRunError);
+  const runner = await OnnxRunner.create(bytes);
+  await assert.rejects(runner.run(new Float32Array(10), [1, 10, 10, 3]), (e: Error) => e instanceof OnnxRunError && /300/.test(e.message) === false && /10 values/.test(e.message));
+  await assert.rejects(runner.run(new Float32Array(2 * 8 * 8 * 3), [2, 8, 8, 3]), OnnxRunError); // wrong image size
+  await assert.rejects(runner.predictTensor(tf.zeros([1, 10, 10, 3], 'int32')), OnnxRunError);
+  await assert.rejects(runner.runFeeds({}), (e: Error) => e instanceof OnnxRunError && /missing input 'image'/.test(e.message));
+  await runner.dispose();
+});
