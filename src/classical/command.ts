@@ -1,6 +1,6 @@
 /** The `fdft classical` handler: options → runClassical per feature file → report. */
-import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { CLASSIFIER_NAMES, type ClassifierName } from './classifier.ts';
 import { ClassifierError, CrossValidationError } from './errors.ts';
 import { readFeatureFile } from './featureFile.ts';
@@ -12,6 +12,12 @@ import { criterionName, parseCriterion } from './threshold.ts';
 
 export interface ClassicalCommandArgs {
   features?: string[];
+  /** Embed --data with each of these extractors first (the features are saved in `out`). */
+  extractor?: string[];
+  data?: string;
+  split?: string;
+  cacheDir?: string;
+  checkpoints?: string;
   classifiers: string;
   folds: number;
   groupBy?: string;
@@ -60,8 +66,29 @@ export async function parseGridOption(s: string | undefined): Promise<Partial<Re
 export async function runClassicalCommand(argv: ClassicalCommandArgs): Promise<LabelledRun[]> {
   const log = argv.quiet ? () => {} : (m: string) => process.stderr.write(m + '\n');
   const warn = (m: string) => process.stderr.write(m + '\n');
-  const files = argv.features ?? [];
-  if (!files.length) throw new CrossValidationError('name at least one feature file: fdft classical --features FILE (write one with fdft features)');
+  const files = [...(argv.features ?? [])];
+  if (argv.extractor?.length) {
+    if (!argv.data) throw new CrossValidationError('--extractor needs --data (the images to embed)');
+    const { extractFeatureFile } = await import('./featureExtraction.ts');
+    const { DEFAULT_CACHE_DIR } = await import('../train/runData.ts');
+    await mkdir(argv.out, { recursive: true });
+    for (const [i, source] of argv.extractor.entries()) {
+      const out = join(argv.out, `features-${i + 1}-${basename(source).replace(/[^A-Za-z0-9._-]+/g, '_')}.feat`);
+      const r = await extractFeatureFile({
+        source,
+        data: argv.data,
+        out,
+        split: (argv.split ?? 'all') as never,
+        groupBy: argv.groupBy,
+        checkpointsRoot: argv.checkpoints,
+        cacheDir: argv.cacheDir ?? join(process.cwd(), DEFAULT_CACHE_DIR),
+        log,
+      });
+      log(`${out}: ${r.rows} × ${r.cols} features in ${r.seconds.toFixed(1)} s`);
+      files.push(out);
+    }
+  }
+  if (!files.length) throw new CrossValidationError('name at least one feature file (--features FILE, written by fdft features) or --extractor with --data');
   if (!isScoring(argv.scoring)) throw new CrossValidationError(`unknown --scoring '${argv.scoring}'`);
   const classifiers = parseClassifierList(argv.classifiers);
   const grids = await parseGridOption(argv.grid);

@@ -58,6 +58,14 @@ export function applyActivation(g: OnnxGraph, name: string | undefined | null, x
       const onePlus = g.op('Add', [e, scalar(g, `${base}/one`, 1)], `${base}/one_plus`);
       return out(g.op('Mul', [g.op('Mul', [x.name, scalar(g, `${base}/half`, 0.5)], `${base}/half_x`), onePlus], base));
     }
+    case 'gelu_new': {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as tfjs' 'gelu_new'.
+      const x3 = g.op('Mul', [g.op('Mul', [x.name, x.name], `${base}/x2`), x.name], `${base}/x3`);
+      const inner = g.op('Add', [x.name, g.op('Mul', [x3, scalar(g, `${base}/c`, 0.044715)], `${base}/cx3`)], `${base}/inner`);
+      const t = g.op('Tanh', [g.op('Mul', [inner, scalar(g, `${base}/k`, Math.sqrt(2 / Math.PI))], `${base}/scaled`)], `${base}/tanh`);
+      const onePlus = g.op('Add', [t, scalar(g, `${base}/one`, 1)], `${base}/one_plus`);
+      return out(g.op('Mul', [g.op('Mul', [x.name, scalar(g, `${base}/half`, 0.5)], `${base}/half_x`), onePlus], base));
+    }
     default:
       throw new OnnxExportError(`activation '${name}' is not supported by the ONNX exporter`);
   }

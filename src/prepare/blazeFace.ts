@@ -247,3 +247,9 @@ export class BlazeFaceDetector implements FaceDetector {
 export function largestFirst(faces: FaceDetection[]): FaceDetection[] {
   return [...faces].sort((a, b) => area(b.box) - area(a.box) || b.score - a.score);
 }
+
+/** Faces sorted by the distance of their centre from the image centre (portrait photos: the subject). */
+export function centralFirst(faces: FaceDetection[], width: number, height: number): FaceDetection[] {
+  const d = (f: FaceDetection) => Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2);
+  return [...faces].sort((a, b) => d(a) - d(b) || b.score - a.score);
+}

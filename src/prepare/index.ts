@@ -1,7 +1,7 @@
 /** Face detection and cropping from photos and videos (`fdft prepare`). */
 export { prepareDataset, selectFaces, cropFileName } from './prepareDataset.ts';
-export type { PrepareOptions, PrepareProgress, PrepareSummary, SourceFailure } from './prepareDataset.ts';
-export { BlazeFaceDetector, blazeFaceAnchors, defaultBlazeFaceModelPath, largestFirst } from './blazeFace.ts';
+export type { FacePick, PrepareOptions, PrepareProgress, PrepareSummary, SourceFailure } from './prepareDataset.ts';
+export { BlazeFaceDetector, blazeFaceAnchors, centralFirst, defaultBlazeFaceModelPath, largestFirst } from './blazeFace.ts';
 export type { FaceDetection, FaceDetector, Detections, DetectOptions } from './blazeFace.ts';
 export { cropFace, eyeAngleDeg } from './faceCrop.ts';
 export type { CropSpec, FaceCrop } from './faceCrop.ts';

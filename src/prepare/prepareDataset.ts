@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { type FaceDetection, type FaceDetector, BlazeFaceDetector, largestFirst } from './blazeFace.ts';
+import { type FaceDetection, type FaceDetector, BlazeFaceDetector, centralFirst, largestFirst } from './blazeFace.ts';
 import { PrepareError, VideoDecodeError } from './errors.ts';
 import { cropFace } from './faceCrop.ts';
 import { type FrameSampling, findFfmpeg, probeVideo, readVideoFrames } from './ffmpeg.ts';
@@ -40,8 +40,10 @@ export interface PrepareOptions {
   labelsFromPath?: boolean;
   /** Smallest usable face, px (max of the detector box's width and height; default 40). */
   minFace?: number;
-  /** Faces taken per image / frame, largest first (default 1). */
+  /** Faces taken per image / frame (default 1). */
   maxFaces?: number;
+  /** Which faces come first: 'largest' (default), 'central' (nearest the image centre), 'score'. */
+  pick?: FacePick;
   /** Detector score threshold (default 0.5). */
   minScore?: number;
   /** Identity group = first capture group of this regex on the source's relative path. */
@@ -108,6 +110,8 @@ export interface PrepareSummary {
   framesPerSecond: number;
 }
 
+export type FacePick = 'largest' | 'central' | 'score';
+
 interface Settings {
   size: number;
   margin: number;
@@ -115,6 +119,7 @@ interface Settings {
   sampling: FrameSampling;
   minFace: number;
   maxFaces: number;
+  pick: FacePick;
   minScore: number;
   groupBy?: RegExp;
 }
@@ -130,6 +135,8 @@ function validate(o: PrepareOptions): Settings {
   if (!(margin >= 0 && margin <= 4)) throw new PrepareError(`--margin must be in [0, 4], got ${margin}`);
   if (!(minFace >= 0)) throw new PrepareError(`--min-face must be >= 0, got ${minFace}`);
   if (!Number.isInteger(maxFaces) || maxFaces < 1) throw new PrepareError(`--max-faces must be an integer >= 1, got ${maxFaces}`);
+  const pick = o.pick ?? 'largest';
+  if (!['largest', 'central', 'score'].includes(pick)) throw new PrepareError(`--pick must be largest, central or score, got '${pick}'`);
   if (!(minScore > 0 && minScore < 1)) throw new PrepareError(`--min-score must be in (0, 1), got ${minScore}`);
   if ('framesPerVideo' in sampling && !(Number.isInteger(sampling.framesPerVideo) && sampling.framesPerVideo >= 1)) {
     throw new PrepareError(`--frames-per-video must be an integer >= 1, got ${sampling.framesPerVideo}`);
@@ -146,7 +153,7 @@ function validate(o: PrepareOptions): Settings {
       throw new PrepareError(`--group-by is not a valid regular expression: ${(e as Error).message}`);
     }
   }
-  return { size, margin, align: o.align ?? false, sampling, minFace, maxFaces, minScore, groupBy };
+  return { size, margin, align: o.align ?? false, sampling, minFace, maxFaces, pick, minScore, groupBy };
 }
 
 /**
@@ -381,14 +388,14 @@ async function run(
 }
 
 /**
- * The faces to crop in one image: score >= minScore, size >= minFace, largest first, at most
- * maxFaces. Reports why an image yields none: 'no-face' (nothing face-like at all), 'low-score'
+ * The faces to crop in one image: score >= minScore, size >= minFace, ranked by `pick` (largest
+ * first by default), at most maxFaces. Reports why an image yields none: 'no-face' (nothing face-like at all), 'low-score'
  * (a candidate below the threshold), 'face-too-small'.
  */
 export async function selectFaces(
   detector: FaceDetector,
   img: RgbImage,
-  s: Pick<Settings, 'minScore' | 'minFace' | 'maxFaces'>,
+  s: Pick<Settings, 'minScore' | 'minFace' | 'maxFaces'> & { pick?: FacePick },
   onSkip: (reason: string) => void = () => {},
   onExtra: (n: number) => void = () => {},
 ): Promise<FaceDetection[]> {
@@ -402,7 +409,8 @@ export async function selectFaces(
     onSkip('face-too-small');
     return [];
   }
-  const chosen = largestFirst(big).slice(0, s.maxFaces);
+  const ranked = s.pick === 'central' ? centralFirst(big, img.width, img.height) : s.pick === 'score' ? big : largestFirst(big);
+  const chosen = ranked.slice(0, s.maxFaces);
   if (big.length > chosen.length) onExtra(big.length - chosen.length);
   return chosen;
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/index.ts';
 import { OnnxRunError, OnnxRunner, onnxAvailable, onnxUnavailableReason } from '../../src/engine/onnxBackbone.ts';
 import { exportOnnx } from '../../src/export/onnx.ts';
+import { createBackboneRunner } from '../../src/engine/onnxBackboneRunner.ts';
 import { call, randomizeWeights } from './helpers.ts';
 
 let skipReason: string | undefined;
@@ -74,4 +75,30 @@ test('bad input, bad bytes and bad options give OnnxRunError', async (t) => {
   await assert.rejects(runner.predictTensor(tf.zeros([1, 10, 10, 3], 'int32')), OnnxRunError);
   await assert.rejects(runner.runFeeds({}), (e: Error) => e instanceof OnnxRunError && /missing input 'image'/.test(e.message));
   await runner.dispose();
+});
+
+test("createBackboneRunner: 'auto' picks onnxruntime and predicts like tfjs; 'tfjs' uses model.predict", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const auto = await createBackboneRunner(model, { engine: 'auto', threads: 1 });
+  assert.equal(auto.engine, 'onnx');
+  const plain = await createBackboneRunner(model, { engine: 'tfjs' });
+  assert.equal(plain.engine, 'tfjs');
+  const xs = tf.randomUniform([3, 10, 10, 3], 0, 1, 'float32', 17);
+  const a = await auto.predict(xs);
+  const b = await plain.predict(xs);
+  assert.deepEqual(a.shape, b.shape);
+  assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! < 1e-4);
+  tf.dispose([xs, a, b]);
+  await auto.dispose();
+  await plain.dispose();
+});
+
+test("createBackboneRunner: a model that does not export falls back to tfjs under 'auto', throws under 'onnx'", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const x = tf.input({ shape: [4, 4, 2] });
+  const up = tf.model({ inputs: x, outputs: call(tf.layers.upSampling2d({}), x) });
+  const r = await createBackboneRunner(up, { engine: 'auto' });
+  assert.equal(r.engine, 'tfjs');
+  assert.match(r.reason, /does not export/);
+  await assert.rejects(createBackboneRunner(up, { engine: 'onnx' }), (e: Error) => e.name === 'OnnxExportError');
 });

@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 test('fdft prepare --help documents every option', async () => {
   const { stdout } = await run(process.execPath, ['bin/fdft.js', 'prepare', '--help'], { encoding: 'utf8' });
-  for (const opt of ['--input', '--out', '--size', '--margin', '--frames-per-video', '--fps', '--label', '--labels-from-path', '--min-face', '--max-faces', '--group-by', '--min-score', '--align', '--save-frames']) {
+  for (const opt of ['--input', '--out', '--size', '--margin', '--frames-per-video', '--fps', '--label', '--labels-from-path', '--min-face', '--max-faces', '--group-by', '--min-score', '--align', '--save-frames', '--pick']) {
     assert.match(stdout, new RegExp(`${opt}\\b`), opt);
   }
 });

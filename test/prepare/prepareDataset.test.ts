@@ -11,7 +11,8 @@ import { parseCsvRecords } from '../../src/prepare/csv.ts';
 import { renderDrawnFace } from '../../src/prepare/drawnFace.ts';
 import { PrepareError } from '../../src/prepare/errors.ts';
 import { MANIFEST_COLUMNS, SOURCE_COLUMNS } from '../../src/prepare/outputState.ts';
-import { prepareDataset, type PrepareOptions } from '../../src/prepare/prepareDataset.ts';
+import { prepareDataset, selectFaces, type PrepareOptions } from '../../src/prepare/prepareDataset.ts';
+import type { FaceDetection, FaceDetector } from '../../src/prepare/blazeFace.ts';
 import { writeCorruptVideo, writeDrawnPhoto, writeVideo } from './fixtures.ts';
 
 let dir: string;
@@ -158,6 +159,25 @@ test('--fps sampling, a fixed --label, --group-by and --max-faces on one video f
   assert.deepEqual([f.width, f.height, f.format], [320, 240, 'jpeg']);
 });
 
+test('selectFaces: thresholds, skip reasons, and the --pick ranking', async () => {
+  const face = (x: number, size: number, score: number): FaceDetection => ({ box: { x, y: 40, width: size, height: size }, score, landmarks: [] });
+  const stub = (faces: FaceDetection[], maxScore = 0.9): FaceDetector => ({ name: 'stub', detect: async () => ({ faces, maxScore }), dispose: () => {} });
+  const img = { width: 300, height: 200, data: new Uint8Array(300 * 200 * 3) };
+  const faces = [face(0, 50, 0.99), face(130, 45, 0.8), face(200, 90, 0.7)]; // detector order: by score
+  const s = { minScore: 0.5, minFace: 40, maxFaces: 1 };
+  assert.equal((await selectFaces(stub(faces), img, s))[0].box.x, 200);
+  assert.equal((await selectFaces(stub(faces), img, { ...s, pick: 'central' }))[0].box.x, 130);
+  assert.equal((await selectFaces(stub(faces), img, { ...s, pick: 'score' }))[0].box.x, 0);
+  let extra = 0;
+  assert.equal((await selectFaces(stub(faces), img, { ...s, maxFaces: 2 }, undefined, (n) => (extra += n))).length, 2);
+  assert.equal(extra, 1);
+  const reasons: string[] = [];
+  await selectFaces(stub([], 0.05), img, s, (r) => reasons.push(r));
+  await selectFaces(stub([], 0.4), img, s, (r) => reasons.push(r));
+  await selectFaces(stub([face(0, 30, 0.9)]), img, s, (r) => reasons.push(r));
+  assert.deepEqual(reasons, ['no-face', 'low-score', 'face-too-small']);
+});
+
 test('bad options are PrepareErrors with the option named', async () => {
   const out = join(dir, 'never');
   const cases: [Partial<PrepareOptions>, RegExp][] = [
@@ -167,6 +187,7 @@ test('bad options are PrepareErrors with the option named', async () => {
     [{ size: 3 }, /--size/],
     [{ sampling: { fps: 0 } }, /--fps/],
     [{ maxFaces: 0 }, /--max-faces/],
+    [{ pick: 'biggest' as 'largest' }, /--pick/],
     [{ input: join(dir, 'missing') }, /--input/],
     [{ input: join(input, 'fake', 'clip.mp4') }, /no path .* matches a label rule/], // one file: no folder to label it
   ];

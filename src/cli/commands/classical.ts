@@ -2,7 +2,12 @@ import type { Argv, CommandModule } from 'yargs';
 import type { GlobalOptions } from '../globalOptions.ts';
 
 interface ClassicalArgs extends GlobalOptions {
-  features: string[];
+  features?: string[];
+  extractor?: string[];
+  data?: string;
+  split: string;
+  cacheDir?: string;
+  checkpoints: string;
   classifiers: string;
   folds: number;
   groupBy?: string;
@@ -60,6 +65,11 @@ export const command: CommandModule<object, ClassicalArgs> = {
     y
       .command(predictCommand as CommandModule<object, any>)
       .option('features', { type: 'string', array: true, describe: 'Feature file(s) from fdft features; repeat for an extractors × classifiers grid' })
+      .option('extractor', { type: 'string', array: true, describe: 'Instead of --features: extractor(s) as in fdft features (repeatable), embedding --data first (features saved in --out)' })
+      .option('data', { type: 'string', describe: 'Dataset to embed with each --extractor' })
+      .option('split', { type: 'string', choices: ['all', 'train', 'val', 'test', 'finetune'], default: 'all', describe: 'Split of --data to embed with --extractor' })
+      .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory for --extractor (default .cache/fdft-images)' })
+      .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories (to resolve --extractor run names)' })
       .option('classifiers', { type: 'string', default: 'lr,svc,rf,xgb', describe: 'Comma-separated: lr (logistic regression), svc (linear + RBF), rf (random forest), xgb (XGBoost)' })
       .option('folds', { type: 'number', default: 5, describe: 'K of the grouped, stratified K-fold cross-validation' })
       .option('group-by', { type: 'string', describe: "Identity regex (first capture group of each path under the features' data root); default: the groups stored by fdft features" })
@@ -74,6 +84,10 @@ export const command: CommandModule<object, ClassicalArgs> = {
       .option('charts', { type: 'boolean', default: true, describe: 'Write the PNG charts (--no-charts skips them)' }) as never,
   handler: async (argv) => {
     const { runClassicalCommand } = await import('../../classical/command.ts');
+    if (argv.extractor?.length) {
+      const { initEngine } = await import('../../engine/index.ts');
+      await initEngine(argv.backend, argv.quiet ? () => {} : (m) => process.stderr.write(m + '\n'));
+    }
     await runClassicalCommand(argv);
   },
 };

@@ -12,6 +12,7 @@ interface PrepareArgs extends GlobalOptions {
   'labels-from-path'?: boolean;
   'min-face': number;
   'max-faces': number;
+  pick: 'largest' | 'central' | 'score';
   'min-score': number;
   'group-by'?: string;
   align: boolean;
@@ -37,6 +38,12 @@ export const command: CommandModule<object, PrepareArgs> = {
       })
       .option('min-face', { type: 'number', default: 40, describe: 'Skip faces smaller than this, px (detector box)' })
       .option('max-faces', { type: 'number', default: 1, describe: 'Faces kept per image or frame, largest first' })
+      .option('pick', {
+        type: 'string',
+        choices: ['largest', 'central', 'score'] as const,
+        default: 'largest',
+        describe: 'Which faces --max-faces keeps first: the largest, the nearest the image centre (portrait photos), or the most confident',
+      })
       .option('min-score', { type: 'number', default: 0.5, describe: 'Detector score threshold in (0, 1)' })
       .option('group-by', { type: 'string', describe: 'Regex on the source path whose first capture group is the identity group (default: video / image name)' })
       .option('align', { type: 'boolean', default: false, describe: 'Rotate each crop so that the eyes are level (BlazeFace eye landmarks)' })
@@ -78,6 +85,7 @@ export const command: CommandModule<object, PrepareArgs> = {
       labelsFromPath: argv['labels-from-path'],
       minFace: argv['min-face'],
       maxFaces: argv['max-faces'],
+      pick: argv.pick,
       minScore: argv['min-score'],
       groupBy: argv['group-by'],
       ffmpeg: argv.ffmpeg,

@@ -32,9 +32,9 @@ export interface SwapParams {
 /** `strength` scales every trace (1 = the default set; larger = easier to detect). */
 export function sampleSwap(rng: Rng, strength = 1): SwapParams {
   return {
-    donorScale: Math.max(0.25, 1 - strength * uniform(rng, 0, 0.45)),
-    colorMatch: Math.max(0, 1 - strength * uniform(rng, 0, 0.5)),
-    feather: uniform(rng, 0.08, 0.3),
+    donorScale: Math.max(0.25, 1 - strength * uniform(rng, 0.1, 0.6)),
+    colorMatch: Math.max(0, 1 - strength * uniform(rng, 0.1, 0.8)),
+    feather: uniform(rng, 0.04, 0.2),
     dx: gaussian(rng) * 0.6 * strength,
     dy: gaussian(rng) * 0.6 * strength,
     dscale: 1 + gaussian(rng) * 0.03 * strength,
@@ -121,9 +121,9 @@ export interface GanParams {
 export function sampleGan(rng: Rng, strength = 1): GanParams {
   const s = Math.pow(rng(), 1.5); // many subtle ones
   return {
-    checker: strength * (0.004 + 0.03 * s),
-    channelSkew: [uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.4)],
-    detail: Math.max(0, 1 - strength * uniform(rng, 0, 0.3)),
+    checker: strength * (0.01 + 0.05 * s),
+    channelSkew: [uniform(rng, 0.8, 1.2), uniform(rng, 0.8, 1.2), uniform(rng, 0.8, 1.2)],
+    detail: Math.max(0, 1 - strength * uniform(rng, 0.1, 0.5)),
     grid: rng() < 0.4 ? strength * uniform(rng, 0, 0.01) : 0,
   };
 }

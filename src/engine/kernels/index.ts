@@ -15,6 +15,7 @@ import { conv2dBackpropInputConfig } from './conv2dBackpropInput.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwiseConv2dBackpropFilter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwiseConv2dBackpropInput.ts';
 import { identityConfig } from './identity.ts';
+import { maxPoolGradConfig } from './maxPoolGrad.ts';
 import { meanConfig } from './mean.ts';
 import { softmaxGradientConfig, softmaxGradKernelConfig } from './softmaxGrad.ts';
 import { sliceConfig } from './slice.ts';
@@ -39,6 +40,7 @@ export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
 /** Stock wasm kernels replaced by faster compositions. */
 export const REPLACED_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
+  maxPoolGradConfig,
   batchMatMulConfig,
   transposeConfig,
   sliceConfig,

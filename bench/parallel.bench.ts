@@ -1,0 +1,142 @@
+/**
+ * Data-parallel training (src/train/parallel/): ms per FDFtNet fine-tuning step — Xception
+ * backbone frozen (backbone.predict on every image), M=3, N=4, 64x64 — at batch 32 and 128,
+ * computed on this thread (1 worker = `localGradients`, what `--workers 1` does) and by a pool of
+ * W worker threads, each with its own wasm engine. A step = gradients + one SGD-momentum update.
+ *
+ * Reference (issue 3 / 9): the identical network in PyTorch 1.13 CPU on the same 2-core machine:
+ * batch 32 615 ms/step, batch 128 3.08 s/step.
+ *
+ * The development machine is shared: besides wall time, the "busiest thread" column is the CPU
+ * time of the critical path, measured per thread (/proc/thread-self/stat): the main thread's CPU
+ * time plus the largest worker's, per step — about what an otherwise idle machine with ≥ W+ cores
+ * would take (the main thread idles while the workers compute).
+ *
+ * Env: FDFT_BENCH_BATCHES=32,128  FDFT_BENCH_WORKERS=1,2  FDFT_BENCH_STEPS=3
+ */
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initEngine } from '../src/engine/index.ts';
+import { createFdftNet } from '../src/models/fdftnet.ts';
+import { saveModel } from '../src/io/fileSystem.ts';
+import { localGradients, type Batch, type GradientFn } from '../src/train/loop.ts';
+import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
+import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
+import { peakRssMiB } from './peakRss.ts';
+
+const REFERENCE_MS: Record<number, number> = { 32: 615, 128: 3080 };
+
+function listEnv(name: string, fallback: string): number[] {
+  return (process.env[name] ?? fallback).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function fixedBatch(n: number): Batch {
+  return tf.tidy(() => ({
+    xs: tf.randomUniform([n, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+    ys: tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2), 'int32'), 2).toFloat() as tf.Tensor2D,
+  }));
+}
+
+interface Timing {
+  wallMs: number;
+  criticalCpuMs: number | undefined;
+}
+
+/** Median wall and critical-path CPU ms of `steps` training steps after one warm-up step. */
+async function timeSteps(
+  gradients: GradientFn,
+  batch: Batch,
+  steps: number,
+  workerCpu: () => (number | undefined)[],
+): Promise<Timing> {
+  const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let s = 0; s <= steps; s++) {
+    const c0 = threadCpuMs();
+    const t0 = performance.now();
+    const { grads } = await gradients(batch, `bench:${s}`);
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    const wall = performance.now() - t0;
+    const c1 = threadCpuMs();
+    if (s === 0) continue; // warm-up
+    walls.push(wall);
+    const w = workerCpu();
+    if (c0 !== undefined && c1 !== undefined && w.every((x) => x !== undefined)) cpus.push(c1 - c0 + Math.max(0, ...(w as number[])));
+  }
+  optimizer.dispose();
+  return { wallMs: median(walls), criticalCpuMs: cpus.length === walls.length ? median(cpus) : undefined };
+}
+
+export default async function bench(): Promise<void> {
+  const engine = await initEngine('wasm', () => {});
+  const batches = listEnv('FDFT_BENCH_BATCHES', '32,128');
+  const workerCounts = listEnv('FDFT_BENCH_WORKERS', '1,2');
+  const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
+  const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
+  console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; FDFtNet Xception (fresh weights, frozen) M=3 N=4, 64x64x3`);
+  console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
+  console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
+
+  const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
+  const dir = await mkdtemp(join(os.tmpdir(), 'fdft-bench-parallel-'));
+  await saveModel(net.model, dir);
+  const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
+  const results = new Map<string, Timing>();
+  const startup = new Map<number, number>();
+  try {
+    for (const workers of workerCounts) {
+      let gradients: GradientFn;
+      let workerCpu: () => (number | undefined)[] = () => [];
+      let close = async () => {};
+      if (workers === 1) {
+        gradients = localGradients(net.head, inputsFor, 1e-5);
+      } else {
+        const t0 = performance.now();
+        const pool = await createDataParallelGradients({ workers, kind: 'finetune', modelDir: dir, l2: 1e-5 });
+        await pool.sync(net.head);
+        startup.set(workers, performance.now() - t0);
+        gradients = pool.gradients;
+        workerCpu = () => pool.workerStats().map((s) => s.cpuMs);
+        close = pool.close;
+      }
+      try {
+        for (const b of batches) {
+          const batch = fixedBatch(b);
+          results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu));
+          tf.dispose([batch.xs, batch.ys]);
+        }
+      } finally {
+        await close();
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const f = (ms: number | undefined) => (ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+  const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`);
+  console.log('| batch | workers | ms/step (wall) | speed-up (wall) | busiest thread CPU/step | speed-up (CPU) | PyTorch 2 cores | ours / PyTorch (wall) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const b of batches) {
+    const one = results.get(`1:${b}`);
+    for (const w of workerCounts) {
+      const r = results.get(`${w}:${b}`)!;
+      const ref = REFERENCE_MS[b];
+      console.log(
+        `| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} |`,
+      );
+    }
+  }
+  console.log(`\npool start-up (threads + tsx + tfjs/wasm + model load, once per run): ${[...startup].map(([w, ms]) => `${w} workers ${f(ms)}`).join(', ') || '—'}`);
+  console.log(`peak RSS (main + workers, one process): ${peakRssMiB().toFixed(0)} MiB; load average at end: ${load()}`);
+  net.model.dispose();
+}

@@ -1,0 +1,69 @@
+/**
+ * The frozen backbone's forward pass on the fastest engine available: onnxruntime (the model
+ * exported to ONNX in memory) or tfjs `model.predict`, with the reason for the choice. This is the
+ * `--engine onnx|tfjs|auto` switch for training loops, `eval`, `predict` and feature extraction:
+ *
+ *   const runner = await createBackboneRunner(fdft.backbone, { engine: 'auto' });
+ *   const featureMap = await runner.predict(xs);   // instead of fdft.backbone.predict(xs)
+ *
+ * 'auto' uses onnxruntime when it loads here AND the model exports; otherwise tfjs (never throws for
+ * those two reasons). 'onnx' insists (throws OnnxRuntimeUnavailableError / OnnxExportError).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { OnnxRunner, OnnxRuntimeUnavailableError, onnxAvailable, onnxUnavailableReason } from './onnxBackbone.ts';
+
+export type BackboneEngine = 'auto' | 'onnx' | 'tfjs';
+
+export interface BackboneRunner {
+  /** The engine actually used. */
+  engine: 'onnx' | 'tfjs';
+  /** Why it was chosen (log it once). */
+  reason: string;
+  /** `model.predict(xs)` (inference mode), on the chosen engine. The caller disposes the result. */
+  predict(xs: tf.Tensor): Promise<tf.Tensor>;
+  /** Free the onnxruntime session (the tfjs model is the caller's and is left alone). */
+  dispose(): Promise<void>;
+}
+
+export interface BackboneRunnerOptions {
+  engine?: BackboneEngine;
+  /** onnxruntime intra-op threads (default: every core — the backbone runs while tfjs waits for it). */
+  threads?: number;
+  /** Cut the model at this layer before exporting (e.g. 'features'); tfjs then predicts that layer too. */
+  outputLayer?: string;
+}
+
+export async function createBackboneRunner(model: tf.LayersModel, opts: BackboneRunnerOptions = {}): Promise<BackboneRunner> {
+  const engine = opts.engine ?? 'auto';
+  const tfjs = await import('@tensorflow/tfjs');
+  const reference = opts.outputLayer ? tfjs.model({ inputs: model.inputs, outputs: model.getLayer(opts.outputLayer).output as tf.SymbolicTensor }) : model;
+  const tfjsRunner = (reason: string): BackboneRunner => ({
+    engine: 'tfjs',
+    reason,
+    predict: async (xs) => reference.predict(xs) as tf.Tensor,
+    dispose: async () => {},
+  });
+  if (engine === 'tfjs') return tfjsRunner('requested');
+  if (!(await onnxAvailable())) {
+    const why = `onnxruntime-node unavailable (${await onnxUnavailableReason()})`;
+    if (engine === 'onnx') throw new OnnxRuntimeUnavailableError(`--engine onnx: ${why}`);
+    return tfjsRunner(why);
+  }
+  const { exportOnnx } = await import('../export/onnx.ts');
+  let bytes: Uint8Array;
+  try {
+    bytes = exportOnnx(model, { outputLayer: opts.outputLayer });
+  } catch (e) {
+    if (engine === 'onnx') throw e;
+    return tfjsRunner(`the model does not export to ONNX (${(e as Error).message})`);
+  }
+  const threads = opts.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  const runner = await OnnxRunner.create(bytes, { threads });
+  return {
+    engine: 'onnx',
+    reason: `${engine === 'auto' ? 'auto: ' : ''}onnxruntime-node with ${threads} thread(s) (native convolutions)`,
+    predict: (xs) => runner.predictTensor(xs, tfjs),
+    dispose: () => runner.dispose(),
+  };
+}

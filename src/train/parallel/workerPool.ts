@@ -1,0 +1,285 @@
+/**
+ * Data-parallel gradients over worker_threads (GitHub issue 9, lever 1). tfjs' wasm backend runs
+ * on one thread, so training on several cores means several engines: each worker thread runs its
+ * own tfjs + wasm and holds a replica of the model. Per step the main thread
+ *
+ *   1. writes its current trainable weights and BatchNormalization statistics into shared memory,
+ *   2. cuts the batch into contiguous slices, one per worker (slice i has n_i images),
+ *   3. lets every worker compute loss_i, correct_i and grad_i of its slice (mean over the slice,
+ *      plus the L2 penalty) with the same `localGradients` as in-thread training,
+ *   4. takes back n_i·loss_i, correct_i and n_i·grad_i and divides their sums by N = Σ n_i.
+ *
+ * The mean cross-entropy and its gradient are sums over images divided by N, and the L2 term
+ * enters every slice whole, so Σ n_i·grad_i / N is EXACTLY the whole batch's gradient (up to
+ * float rounding): the optimizer, applied once on the main thread, sees the same update as with
+ * one thread.
+ *
+ * BatchNormalization in training mode is the exception (like PyTorch DDP without SyncBN): each
+ * worker normalises with its own slice's mean and variance, and updates its moving statistics
+ * from them. After the step the main model's moving mean / variance are set to the average of the
+ * workers' (weighted by slice size) and sent to every worker with the next step's weights. So a
+ * net with BN in its trained part (FDFtNet's MBblockV3 heads, the backbones in pretraining) trains
+ * slightly differently with W workers than with one; nets without it match to rounding.
+ *
+ * Randomness (dropout): worker i runs its slice under `withSeededMathRandom('<step key>:i')`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Worker } from 'node:worker_threads';
+import { engineInfo } from '../../engine/index.ts';
+import type { Batch, GradientFn } from '../loop.ts';
+import { ParallelTrainingError } from './errors.ts';
+import { MOVING_STATISTIC, type DoneMessage, type FromWorker, type ReadyMessage, type ReplicaKind, type StepMessage, type ToWorker, type WorkerInit } from './protocol.ts';
+import { assertSameLayout, layoutOf, readInto, specsOf, variableOf, type WeightLayout } from './weightLayout.ts';
+
+export interface DataParallelOptions {
+  /** Worker threads (≥ 1; each holds a replica and its own tfjs engine). */
+  workers: number;
+  /** 'pretrain': the saved model is the trained model. 'finetune': it is a whole FDFtNet, whose head is trained. */
+  kind: ReplicaKind;
+  /** Folder written by `saveModel` (src/io/fileSystem.ts) holding the model to replicate. */
+  modelDir: string;
+  /** L2 factor of `l2Penalty` (config.l2). */
+  l2: number;
+  /** tfjs backend of the workers (default: the main thread's). */
+  backend?: string;
+}
+
+export interface DataParallelGradients {
+  /** The GradientFn for `trainLoop` (`gradients` option). Needs `sync` first. */
+  gradients: GradientFn;
+  /**
+   * Binds `model` — the main thread's trainModel (FDFtNet: its `head`) — as the source of the weights
+   * and checks that it matches the workers' replica. Its trainable weights and BN statistics are
+   * then sent before every step, so changing them between steps (resume, reloading) needs no other call.
+   */
+  sync(model: tf.LayersModel): Promise<void>;
+  /** Terminates the workers. Idempotent. */
+  close(): Promise<void>;
+  readonly workers: number;
+  /** Per worker, after its last step: tensors alive (leak check) and the step's thread CPU time (Linux). */
+  workerStats(): WorkerStepStats[];
+}
+
+export interface WorkerStepStats {
+  numTensors: number;
+  cpuMs?: number;
+}
+
+interface Pending {
+  id: number;
+  resolve: (m: DoneMessage) => void;
+  reject: (e: Error) => void;
+}
+
+/** One worker thread and its reply bookkeeping. */
+class GradientWorker {
+  readonly thread: Worker;
+  readonly ready: Promise<ReadyMessage>;
+  private pending: Pending | undefined;
+  private failure: Error | undefined;
+  private closing = false;
+  stats: WorkerStepStats = { numTensors: 0 };
+
+  constructor(readonly index: number, init: WorkerInit) {
+    this.thread = new Worker(new URL('./gradientWorker.mjs', import.meta.url), { workerData: init });
+    this.ready = new Promise<ReadyMessage>((resolve, reject) => {
+      this.pending = { id: -1, resolve: resolve as never, reject };
+    });
+    this.ready.catch(() => {}); // observed by createDataParallelGradients
+    this.thread.on('message', (m: FromWorker) => this.onMessage(m));
+    this.thread.on('error', (e) => this.fail(new ParallelTrainingError(`gradient worker ${index} crashed: ${e.message}`)));
+    this.thread.on('exit', (code) => {
+      if (!this.closing) this.fail(new ParallelTrainingError(`gradient worker ${index} exited unexpectedly (code ${code})`));
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    const p = this.pending;
+    if (m.type === 'error') {
+      const e = new ParallelTrainingError(`gradient worker ${this.index}: ${m.name}: ${m.message}`);
+      if (m.stack) e.stack = `${e.name}: ${e.message}\n--- in the worker ---\n${m.stack}`;
+      this.fail(e);
+      return;
+    }
+    if (!p) return;
+    if (m.type === 'ready' && p.id === -1) {
+      this.pending = undefined;
+      p.resolve(m as never);
+    } else if (m.type === 'done' && m.id === p.id) {
+      this.pending = undefined;
+      this.stats = { numTensors: m.numTensors, cpuMs: m.cpuMs };
+      p.resolve(m);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e);
+  }
+
+  post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.thread.postMessage(m, transfer);
+  }
+
+  /** Posts a step and resolves with the worker's reply. */
+  step(m: StepMessage): Promise<DoneMessage> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<DoneMessage>((resolve, reject) => {
+      this.pending = { id: m.id, resolve, reject };
+      this.post(m, [m.xs.buffer as ArrayBuffer, m.ys.buffer as ArrayBuffer]);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.closing = true;
+    this.fail(new ParallelTrainingError('the gradient worker pool was closed'));
+    await this.thread.terminate();
+  }
+}
+
+/** Sizes of `workers` contiguous slices of `n` items, as equal as possible (larger ones first). */
+export function sliceSizes(n: number, workers: number): number[] {
+  const base = Math.floor(n / workers);
+  return Array.from({ length: workers }, (_, i) => base + (i < n % workers ? 1 : 0));
+}
+
+export async function createDataParallelGradients(o: DataParallelOptions): Promise<DataParallelGradients> {
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new ParallelTrainingError(`workers must be a positive integer, got ${o.workers}`);
+  if (o.kind !== 'pretrain' && o.kind !== 'finetune') throw new ParallelTrainingError(`kind must be 'pretrain' or 'finetune', got '${o.kind as string}'`);
+  const backend = o.backend ?? engineInfo()?.backend ?? tf.getBackend();
+  const pool = Array.from(
+    { length: o.workers },
+    (_, index) => new GradientWorker(index, { kind: o.kind, modelDir: o.modelDir, l2: o.l2, backend, index }),
+  );
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all(pool.map((w) => w.terminate()));
+  };
+
+  let trainLayout: WeightLayout;
+  let stateLayout: WeightLayout;
+  let weights: Float32Array;
+  let outs: Float32Array[];
+  try {
+    const ready = await Promise.all(pool.map((w) => w.ready));
+    trainLayout = layoutOf(ready[0]!.trainable);
+    stateLayout = layoutOf(ready[0]!.state);
+    if (trainLayout.total === 0) throw new ParallelTrainingError(`the model in ${o.modelDir} has no trainable weights`);
+    const size = 4 * (trainLayout.total + stateLayout.total);
+    const weightsBuffer = new SharedArrayBuffer(size);
+    weights = new Float32Array(weightsBuffer);
+    outs = pool.map((w) => {
+      const out = new SharedArrayBuffer(size);
+      w.post({ type: 'attach', weights: weightsBuffer, out });
+      return new Float32Array(out);
+    });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  // Idle workers must not keep the process alive; a step in flight does (see `gradients`).
+  const setRef = (on: boolean) => pool.forEach((w) => (on ? w.thread.ref() : w.thread.unref()));
+  setRef(false);
+
+  const P = trainLayout.total;
+  // Which state variables a step changes and the main thread averages: BN moving statistics.
+  const averaged = stateLayout.specs.map((s, i) => (MOVING_STATISTIC.test(s.name) ? i : -1)).filter((i) => i >= 0);
+  let trainVars: tf.Variable[] | undefined;
+  let stateVars: tf.Variable[] = [];
+  let stepId = 0;
+  let busy = false;
+
+  const sync = async (model: tf.LayersModel) => {
+    const hint = o.kind === 'finetune' ? " (fine-tuning: pass the FDFtNet's head)" : '';
+    assertSameLayout(trainLayout.specs, specsOf(model.trainableWeights), `sync(): the trainable weights of '${model.name}'${hint}`);
+    assertSameLayout(stateLayout.specs, specsOf(model.nonTrainableWeights), `sync(): the non-trainable weights of '${model.name}'${hint}`);
+    trainVars = model.trainableWeights.map(variableOf);
+    stateVars = model.nonTrainableWeights.map(variableOf);
+  };
+
+  const gradients: GradientFn = async (batch: Batch, randomKey: string) => {
+    if (closed) throw new ParallelTrainingError('the gradient worker pool is closed');
+    if (!trainVars) throw new ParallelTrainingError('call sync(trainModel) before the first step');
+    if (busy) throw new ParallelTrainingError('one step at a time: the previous step has not finished');
+    busy = true;
+    try {
+      const [n, h, w, c] = batch.xs.shape;
+      if (batch.ys.shape[0] !== n || batch.ys.shape[1] !== 2) {
+        throw new ParallelTrainingError(`labels [${batch.ys.shape.join(',')}] do not match images [${batch.xs.shape.join(',')}] (one-hot, 2 classes)`);
+      }
+      if (n === 0) throw new ParallelTrainingError('empty batch');
+      await readInto(trainVars, trainLayout, weights.subarray(0, P));
+      await readInto(stateVars, stateLayout, weights.subarray(P));
+      const xs = (await batch.xs.data()) as Float32Array;
+      const ys = (await batch.ys.data()) as Float32Array;
+      const per = h * w * c;
+      const id = ++stepId;
+      const sizes = sliceSizes(n, pool.length);
+      let start = 0;
+      const jobs: Promise<DoneMessage>[] = [];
+      const active: number[] = [];
+      sizes.forEach((size, i) => {
+        if (size === 0) return; // batch smaller than the pool
+        jobs.push(
+          pool[i]!.step({
+            type: 'step',
+            id,
+            xs: xs.slice(start * per, (start + size) * per),
+            ys: Float32Array.from(ys.subarray(start * 2, (start + size) * 2)),
+            n: size,
+            imageShape: [h, w, c],
+            randomKey: `${randomKey}:${i}`,
+          }),
+        );
+        active.push(i);
+        start += size;
+      });
+      setRef(true);
+      let done: DoneMessage[];
+      try {
+        done = await Promise.all(jobs);
+      } finally {
+        setRef(false);
+      }
+
+      // Σ n_i·grad_i / N, per variable, keyed by the main model's variable names.
+      const grads: tf.NamedTensorMap = {};
+      trainVars.forEach((v, k) => {
+        const from = trainLayout.offsets[k]!;
+        const g = new Float32Array(trainLayout.offsets[k + 1]! - from);
+        for (const i of active) {
+          const out = outs[i]!;
+          for (let j = 0; j < g.length; j++) g[j]! += out[from + j]!;
+        }
+        for (let j = 0; j < g.length; j++) g[j]! /= n;
+        grads[v.name] = tf.tensor(g, trainLayout.specs[k]!.shape, 'float32');
+      });
+      // BN moving statistics: the slice-size-weighted average of the workers' (see the header).
+      for (const k of averaged) {
+        const from = P + stateLayout.offsets[k]!;
+        const avg = new Float32Array(stateLayout.offsets[k + 1]! + P - from);
+        active.forEach((i, a) => {
+          const out = outs[i]!;
+          const wgt = done[a]!.n / n;
+          for (let j = 0; j < avg.length; j++) avg[j]! += wgt * out[from + j]!;
+        });
+        const t = tf.tensor(avg, stateLayout.specs[k]!.shape, 'float32');
+        stateVars[k]!.assign(t);
+        t.dispose();
+      }
+      return {
+        loss: done.reduce((s, d) => s + d.lossTimesN, 0) / n,
+        correct: done.reduce((s, d) => s + d.correct, 0),
+        grads,
+      };
+    } finally {
+      busy = false;
+    }
+  };
+
+  return { gradients, sync, close, workers: pool.length, workerStats: () => pool.map((w) => w.stats) };
+}
