@@ -30,7 +30,7 @@ function inputs(batch: number): { x: tf.Tensor4D; labels: tf.Tensor2D } {
 
 function batchNorm(h: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
   const { mean, variance } = tf.moments(h, [0, 1, 2]);
-  return tf.batchNorm(h, mean, variance, beta, gamma, 1e-3);
+  return tf.batchNorm(h, mean, variance, beta, gamma, 1e-3) as tf.Tensor4D;
 }
 
 function makeWorkload(name: string, weights: tf.Variable[], x: tf.Tensor4D, labels: tf.Tensor2D, body: (x: tf.Tensor4D) => tf.Tensor2D): Workload {

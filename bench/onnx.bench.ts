@@ -20,21 +20,32 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
 /**
- * Median ms of each function, measured INTERLEAVED (round i runs every contender once), so that a
- * change in machine load during the bench hits all of them alike. One warm-up round first.
+ * Median wall-clock ms and median CPU ms (user + system, all threads) of each function, measured
+ * INTERLEAVED (round i runs every contender once), so that a change in machine load hits all of them
+ * alike. CPU time is what a single-threaded contender would take on an idle core: on a loaded shared
+ * machine it is the steadier figure. One warm-up round first.
  */
-async function timeInterleaved(runs: number, fns: Array<() => Promise<void> | void>): Promise<number[]> {
+async function timeInterleaved(runs: number, fns: Array<() => Promise<void> | void>): Promise<Timing[]> {
   for (const fn of fns) await fn(); // warm-up: kernel compilation, allocation, onnxruntime's first-run planning
-  const ms: number[][] = fns.map(() => []);
+  const wall: number[][] = fns.map(() => []);
+  const cpu: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
     for (const [k, fn] of fns.entries()) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();
-      ms[k]!.push(performance.now() - t0);
+      wall[k]!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[k]!.push((c.user + c.system) / 1000);
     }
   }
-  return ms.map(median);
+  return fns.map((_, k) => ({ wall: median(wall[k]!), cpu: median(cpu[k]!) }));
 }
 
 export default async function bench(): Promise<void> {
@@ -59,8 +70,11 @@ export default async function bench(): Promise<void> {
     ort2: await OnnxRunner.create(bytes, { threads: 2 }),
     ort2spin: await OnnxRunner.create(bytes, { threads: 2, spin: true }),
   };
-  console.log('| batch | tfjs wasm (ms) | onnxruntime 1 thread (ms) | onnxruntime 2 threads (ms) | 2 threads, spinning (ms) | speed-up 1 thr | speed-up 2 thr | max rel diff |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(
+    '| batch | tfjs wasm (ms) | onnxruntime 1 thread (ms) | onnxruntime 2 threads (ms) | 2 threads, spinning (ms) | speed-up 1 thr | speed-up 2 thr | ' +
+      'tfjs CPU ms | onnxruntime 1 thr CPU ms | CPU ratio | max rel diff |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const batch of BATCHES) {
     const runs = RUNS[batch]!;
     const xs = tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', batch);
@@ -69,7 +83,7 @@ export default async function bench(): Promise<void> {
       const y = await r.predictTensor(xs, tf);
       y.dispose();
     };
-    const [tfjsMs, one, two, twoSpin] = (await timeInterleaved(runs, [
+    const [tfjsT, oneT, twoT, twoSpinT] = (await timeInterleaved(runs, [
       () => {
         const y = model.predict(xs) as tf.Tensor;
         y.dataSync();
@@ -78,14 +92,16 @@ export default async function bench(): Promise<void> {
       viaOrt(runners.ort1),
       viaOrt(runners.ort2),
       viaOrt(runners.ort2spin),
-    ])) as [number, number, number, number];
+    ])) as [Timing, Timing, Timing, Timing];
+    const [tfjsMs, one, two, twoSpin] = [tfjsT.wall, oneT.wall, twoT.wall, twoSpinT.wall];
     const ref = model.predict(xs) as tf.Tensor;
     const got = await runners.ort1.predictTensor(xs, tf);
     const agree = agreement(got.dataSync(), ref.dataSync());
     tf.dispose([xs, ref, got]);
     console.log(
       `| ${batch} | ${tfjsMs.toFixed(0)} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${twoSpin.toFixed(0)} | ` +
-        `${(tfjsMs / one).toFixed(2)}x | ${(tfjsMs / Math.min(two, twoSpin)).toFixed(2)}x | ${agree.maxRelDiff.toExponential(1)} |`,
+        `${(tfjsMs / one).toFixed(2)}x | ${(tfjsMs / Math.min(two, twoSpin)).toFixed(2)}x | ` +
+        `${tfjsT.cpu.toFixed(0)} | ${oneT.cpu.toFixed(0)} | ${(tfjsT.cpu / oneT.cpu).toFixed(2)}x | ${agree.maxRelDiff.toExponential(1)} |`,
     );
   }
   for (const r of Object.values(runners)) await r.dispose();

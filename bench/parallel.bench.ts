@@ -7,10 +7,10 @@
  * Reference (issue 3 / 9): the identical network in PyTorch 1.13 CPU on the same 2-core machine:
  * batch 32 615 ms/step, batch 128 3.08 s/step.
  *
- * The development machine is shared: besides wall time, the "busiest thread" column is the CPU
- * time of the critical path, measured per thread (/proc/thread-self/stat): the main thread's CPU
- * time plus the largest worker's, per step — about what an otherwise idle machine with ≥ W+ cores
- * would take (the main thread idles while the workers compute).
+ * The development machine is shared: besides wall time, "critical-path CPU" is measured per thread
+ * (/proc/thread-self/stat): the main thread's CPU time plus the busiest worker's, per step — about
+ * what an otherwise idle machine with ≥ W cores would take (the main thread idles while the workers
+ * compute). "ours / PyTorch" = ours ÷ reference (below 1 = faster).
  *
  * Env: FDFT_BENCH_BATCHES=32,128  FDFT_BENCH_WORKERS=1,2  FDFT_BENCH_STEPS=3
  */
@@ -45,7 +45,11 @@ function fixedBatch(n: number): Batch {
 }
 
 interface Timing {
+  error?: string;
   wallMs: number;
+  /** Main-thread CPU ms per step (in-thread: the whole step). */
+  mainCpuMs: number | undefined;
+  /** Main-thread CPU + the busiest worker's CPU, ms per step. */
   criticalCpuMs: number | undefined;
 }
 
@@ -59,6 +63,7 @@ async function timeSteps(
   const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
   const walls: number[] = [];
   const cpus: number[] = [];
+  const mains: number[] = [];
   for (let s = 0; s <= steps; s++) {
     const c0 = threadCpuMs();
     const t0 = performance.now();
@@ -70,10 +75,14 @@ async function timeSteps(
     if (s === 0) continue; // warm-up
     walls.push(wall);
     const w = workerCpu();
-    if (c0 !== undefined && c1 !== undefined && w.every((x) => x !== undefined)) cpus.push(c1 - c0 + Math.max(0, ...(w as number[])));
+    if (c0 !== undefined && c1 !== undefined && w.every((x) => x !== undefined)) {
+      mains.push(c1 - c0);
+      cpus.push(c1 - c0 + Math.max(0, ...(w as number[])));
+    }
   }
   optimizer.dispose();
-  return { wallMs: median(walls), criticalCpuMs: cpus.length === walls.length ? median(cpus) : undefined };
+  const ok = cpus.length === walls.length;
+  return { wallMs: median(walls), mainCpuMs: ok ? median(mains) : undefined, criticalCpuMs: ok ? median(cpus) : undefined };
 }
 
 export default async function bench(): Promise<void> {
@@ -92,8 +101,11 @@ export default async function bench(): Promise<void> {
   const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
   const results = new Map<string, Timing>();
   const startup = new Map<number, number>();
+  const progress = (msg: string) => process.stderr.write(`[parallel bench] ${msg} (load ${load()})\n`);
+  // Pools first and large batches first: the in-thread engine's wasm heap only grows, and at
+  // batch 128 it nears wasm32's 4 GiB limit (see BENCHMARKS.md), so it runs on a fresh heap.
   try {
-    for (const workers of workerCounts) {
+    for (const workers of [...workerCounts].sort((a, b) => b - a)) {
       let gradients: GradientFn;
       let workerCpu: () => (number | undefined)[] = () => [];
       let close = async () => {};
@@ -109,9 +121,14 @@ export default async function bench(): Promise<void> {
         close = pool.close;
       }
       try {
-        for (const b of batches) {
+        for (const b of [...batches].sort((x, y) => y - x)) {
+          progress(`batch ${b}, ${workers} worker(s)`);
           const batch = fixedBatch(b);
-          results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu));
+          try {
+            results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu));
+          } catch (e) {
+            results.set(`${workers}:${b}`, { error: `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, wallMs: NaN, mainCpuMs: undefined, criticalCpuMs: undefined });
+          }
           tf.dispose([batch.xs, batch.ys]);
         }
       } finally {
@@ -124,15 +141,19 @@ export default async function bench(): Promise<void> {
 
   const f = (ms: number | undefined) => (ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
   const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`);
-  console.log('| batch | workers | ms/step (wall) | speed-up (wall) | busiest thread CPU/step | speed-up (CPU) | PyTorch 2 cores | ours / PyTorch (wall) |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| batch | workers | ms/step (wall) | speed-up (wall) | main-thread CPU/step | critical-path CPU/step | speed-up (CPU) | PyTorch 2 cores | ours / PyTorch (wall) | (critical CPU) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const b of batches) {
     const one = results.get(`1:${b}`);
     for (const w of workerCounts) {
       const r = results.get(`${w}:${b}`)!;
       const ref = REFERENCE_MS[b];
+      if (r.error) {
+        console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
+        continue;
+      }
       console.log(
-        `| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} |`,
+        `| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.mainCpuMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} | ${ref && r.criticalCpuMs ? (r.criticalCpuMs / ref).toFixed(2) : '—'} |`,
       );
     }
   }

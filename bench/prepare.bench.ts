@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../src/engine/index.ts';
 import { BlazeFaceDetector } from '../src/prepare/blazeFace.ts';
@@ -20,9 +20,16 @@ import { peakRssMiB } from './peakRss.ts';
 const SHARED = resolve('../shared/data');
 const N_PHOTOS = 100;
 
+/** CPU time of this process (all threads, incl. sharp's), ms: robust to other load on the machine. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 async function stageTimes(det: BlazeFaceDetector, files: string[], outDir: string) {
   let decode = 0;
   let detect = 0;
+  let detectCpu = 0;
   let crop = 0;
   let found = 0;
   const scores: number[] = [];
@@ -31,8 +38,10 @@ async function stageTimes(det: BlazeFaceDetector, files: string[], outDir: strin
     const img = await decodeImageFile(f);
     decode += performance.now() - t;
     t = performance.now();
+    const c0 = cpuMs();
     const { faces } = await det.detect(img);
     detect += performance.now() - t;
+    detectCpu += cpuMs() - c0;
     if (faces.length) {
       found++;
       scores.push(faces[0].score);
@@ -44,14 +53,15 @@ async function stageTimes(det: BlazeFaceDetector, files: string[], outDir: strin
   }
   const n = files.length;
   scores.sort((a, b) => a - b);
-  return { decode: decode / n, detect: detect / n, crop: crop / Math.max(1, found), found, minScore: scores[0] ?? NaN };
+  return { decode: decode / n, detect: detect / n, detectCpu: detectCpu / n, crop: crop / Math.max(1, found), found, minScore: scores[0] ?? NaN };
 }
 
 export default async function bench(): Promise<void> {
   const engine = await initEngine('wasm', () => {});
   const det = await BlazeFaceDetector.load();
   const dir = await mkdtemp(join(tmpdir(), 'fdft-bench-prepare-'));
-  console.log(`engine: ${engine.backend}; detector: ${det.name}; crops 64x64, margin 0.3, min-score 0.5\n`);
+  console.log(`engine: ${engine.backend}; detector: ${det.name}; crops 64x64, margin 0.3, min-score 0.5`);
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (wall-clock rates fall with other load; CPU columns do not)\n`);
   try {
     // Photo sets: drawn faces (always), the shared real sets when present (linked, never copied).
     const sets: { name: string; files: string[] }[] = [];
@@ -82,23 +92,24 @@ export default async function bench(): Promise<void> {
     }
 
     console.log('### Photos\n');
-    console.log('| input | images | recall (score ≥ 0.5) | min score | decode ms/img | detect ms/img | crop+PNG ms/face | end-to-end faces/s |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| input | images | recall (score ≥ 0.5) | min score | decode ms/img | detect ms/img (CPU ms) | crop+PNG ms/face | end-to-end faces/s | faces per CPU-s |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const s of sets) {
       const stageOut = join(dir, 'stage-out');
       await mkdir(stageOut, { recursive: true });
       await det.detect(await decodeImageFile(s.files[0])); // warm-up
       const st = await stageTimes(det, s.files, stageOut);
       const inputDir = resolve(s.files[0], '..', '..');
+      const c0 = cpuMs();
       const e2e = await prepareDataset({ input: inputDir, out: join(dir, `out-${s.name.replace(/\W+/g, '_')}`), detector: det, labelsFromPath: true });
       console.log(
-        `| ${s.name} | ${s.files.length} | ${((100 * st.found) / s.files.length).toFixed(1)} % | ${st.minScore.toFixed(3)} | ${st.decode.toFixed(1)} | ${st.detect.toFixed(1)} | ${st.crop.toFixed(1)} | ${e2e.facesPerSecond.toFixed(1)} |`,
+        `| ${s.name} | ${s.files.length} | ${((100 * st.found) / s.files.length).toFixed(1)} % | ${st.minScore.toFixed(3)} | ${st.decode.toFixed(1)} | ${st.detect.toFixed(1)} (${st.detectCpu.toFixed(1)}) | ${st.crop.toFixed(1)} | ${e2e.facesPerSecond.toFixed(1)} | ${(e2e.faces / ((cpuMs() - c0) / 1000)).toFixed(1)} |`,
       );
     }
 
     console.log('\n### Video\n');
-    console.log('| video | frames | mode | frames/s | faces/s | note |');
-    console.log('|---|---:|---|---:|---:|---|');
+    console.log('| video | frames | mode | frames/s | faces/s | frames per CPU-s (fdft process; ffmpeg CPU not counted) | note |');
+    console.log('|---|---:|---|---:|---:|---:|---|');
     for (const [w, h, seconds] of [
       [640, 360, 10],
       [1280, 720, 4],
@@ -110,17 +121,17 @@ export default async function bench(): Promise<void> {
       const video = join(dir, `v${w}`, 'real', `clip${w}.mp4`);
       await writeVideo(video, frames(), fps, { width: w, height: h });
       const info = await probeVideo(video);
-      let t = performance.now();
+      const t = performance.now();
       let n = 0;
       for await (const f of readVideoFrames(video, { framesPerVideo: info.frameCount }, { info })) n += f.image.width > 0 ? 1 : 0;
       const decodeFps = n / ((performance.now() - t) / 1000);
-      console.log(`| ${w}x${h} h264, ${seconds} s | ${n} | decode + pipe only (every frame) | ${decodeFps.toFixed(0)} | – | ffmpeg ${info.codec} → raw RGB |`);
+      console.log(`| ${w}x${h} h264, ${seconds} s | ${n} | decode + pipe only (every frame) | ${decodeFps.toFixed(0)} | – | – | ffmpeg ${info.codec} → raw RGB |`);
       for (const sampling of [{ framesPerVideo: 32 }, { fps: 5 }]) {
         const out = join(dir, `vout-${w}-${JSON.stringify(sampling).replace(/\W+/g, '')}`);
-        t = performance.now();
+        const c0 = cpuMs();
         const s = await prepareDataset({ input: join(dir, `v${w}`), out, detector: det, labelsFromPath: true, sampling });
         const mode = 'fps' in sampling ? `--fps ${sampling.fps}` : `--frames-per-video ${sampling.framesPerVideo}`;
-        console.log(`| ${w}x${h} h264, ${seconds} s | ${s.frames} | prepare ${mode} | ${s.framesPerSecond.toFixed(1)} | ${s.facesPerSecond.toFixed(1)} | ${s.faces} faces |`);
+        console.log(`| ${w}x${h} h264, ${seconds} s | ${s.frames} | prepare ${mode} | ${s.framesPerSecond.toFixed(1)} | ${s.facesPerSecond.toFixed(1)} | ${(s.frames / ((cpuMs() - c0) / 1000)).toFixed(1)} | ${s.faces} faces |`);
       }
     }
     console.log(`\npeak RSS: ${peakRssMiB().toFixed(0)} MiB`);

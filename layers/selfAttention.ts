@@ -11,6 +11,7 @@
  * The 1x1 convs run as matMuls on the [B·N, C] view (same maths, one GEMM each).
  */
 import * as tf from '@tensorflow/tfjs';
+import { attention } from './attentionCore.ts';
 import { type Kwargs, type LayerArgs, LayerInputError, type Shape, singleTensor } from './layerArgs.ts';
 
 export interface SelfAttentionArgs extends LayerArgs {
@@ -24,7 +25,10 @@ export interface SelfAttentionArgs extends LayerArgs {
 
 export class SelfAttention extends tf.layers.Layer {
   static className = 'SelfAttention';
-  /** Largest attention-map chunk, in elements (32 Mi floats = 128 MiB); see `call`. */
+  /**
+   * Largest attention-map chunk, in elements (32 Mi floats = 128 MiB): at batch 128 and N = 32·32 one
+   * map would be 512 MiB, past what the wasm heap can address. See attentionCore.ts.
+   */
   static maxAttentionElements = 2 ** 25;
   readonly reduction: number;
   readonly l2: number;
@@ -91,23 +95,8 @@ export class SelfAttention extends tf.layers.Layer {
       const f = conv1x1(this.fKernel, this.fBias, r);
       const g = conv1x1(this.gKernel, this.gBias, r);
       const hx = conv1x1(this.hKernel, this.hBias, c);
-      // The N×N attention maps are built a few images at a time: at batch 128 and N = 32·32 one map
-      // tensor would be 512 MiB, past what the wasm heap can address; the maths is unchanged.
-      const per = Math.max(1, Math.floor(SelfAttention.maxAttentionElements / (n * n)));
-      const sizes = Array.from({ length: Math.ceil(b / per) }, (_, i) => Math.min(per, b - i * per));
-      const attend = (fc: tf.Tensor3D, gc: tf.Tensor3D, hc: tf.Tensor3D): tf.Tensor3D => {
-        const s = tf.matMul(gc, fc, false, true); // [b, N(j), N(i)]: s_ji = g_j · f_i
-        const beta = tf.softmax(s); // eq. 1, over i (last axis)
-        return tf.matMul(beta, hc); // eq. 2: [b, N, C]
-      };
-      let o: tf.Tensor3D;
-      if (sizes.length === 1) {
-        o = attend(f, g, hx);
-      } else {
-        const [fs, gs, hs] = [f, g, hx].map((t) => tf.split(t, sizes, 0) as tf.Tensor3D[]);
-        // tidy per chunk frees its maps at once (the gradient tape keeps what backprop needs).
-        o = tf.concat(sizes.map((_, i) => tf.tidy(() => attend(fs![i]!, gs![i]!, hs![i]!))), 0);
-      }
+      // Eq. 1–2, in batch chunks and with a recomputing gradient: see attentionCore.ts.
+      const o = attention(f, g, hx, SelfAttention.maxAttentionElements);
       return tf.add(tf.mul(this.gamma.read(), tf.reshape(o, [b, h, w, c])), x); // eq. 3
     });
   }

@@ -155,7 +155,9 @@ export async function runClassical(file: FeatureFile, opts: ClassicalOptions): P
 
   const outcomes: ClassifierOutcome[] = [];
   for (const kind of opts.classifiers) {
-    const grid = opts.grids?.[kind] ?? DEFAULT_GRIDS[kind];
+    let grid = opts.grids?.[kind] ?? DEFAULT_GRIDS[kind];
+    // Tree models sample rows/columns: --seed fixes them too (unless the grid varies it).
+    if ((kind === 'rf' || kind === 'xgb') && !('seed' in grid)) grid = { ...grid, seed: [opts.seed] };
     const gs: GridSearchResult = await gridSearch(kind, grid, cv, folds, opts.scoring, (r: CvResult, i, n) =>
       log(`  ${kind} ${i + 1}/${n} ${JSON.stringify(r.params)}: ${opts.scoring} ${r.mean[opts.scoring].toFixed(3)} ± ${r.std[opts.scoring].toFixed(3)} (${r.seconds.toFixed(1)} s)`),
     );

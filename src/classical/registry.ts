@@ -56,7 +56,7 @@ export async function classifierFromJSON(s: SerializedClassifier): Promise<Class
  */
 export const DEFAULT_GRIDS: Record<ClassifierName, ParamGrid> = {
   lr: { C: [1e-3, 1e-2, 1e-1, 1, 10, 100] },
-  svc: { kernel: ['linear', 'rbf'], C: [1e-2, 1e-1, 1, 10] },
+  svc: { kernel: ['linear', 'rbf'], C: [1e-2, 1e-1, 1] },
   rf: { nEstimators: [100, 300], maxDepth: [8, 16], minSamplesLeaf: [1, 5] },
   xgb: { nEstimators: [50, 150], maxDepth: [2, 4], learningRate: [0.1, 0.3], colsampleBytree: [0.2, 0.5] },
 };

@@ -27,6 +27,7 @@ const f3 = (v: number) => v.toFixed(3);
 
 function paramsText(o: ClassifierOutcome): string {
   return Object.keys(o.grid)
+    .filter((k) => k !== 'seed' || o.grid.seed!.length > 1)
     .map((k) => `${k}=${String(o.bestParams[k])}`)
     .join(', ');
 }

@@ -57,7 +57,12 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
     .option('cutout-beta', { type: 'number', describe: 'Cutout: max size factor β, side 4·k px (paper: 5; 10 for Deepfake/Face2Face)' })
     .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
     .option('resume', { type: 'string', describe: 'Continue the interrupted run in this directory' })
-    .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into the run directory' });
+    .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into the run directory' })
+    .option('workers', {
+      type: 'number',
+      describe:
+        'Data-parallel gradient worker threads, each with its own engine and model replica (1 = in-thread; default: one per core, at most 8, ≥ 16 images per slice; 1 with --backend tensorflow). Not part of the config hash: BN layers then normalise per slice',
+    });
   if (command === 'train') {
     a = a
       .option('M', { type: 'number', describe: 'Fine-Tune Transformer stages (paper: 3)' })

@@ -50,6 +50,29 @@ export function sharpErrorReason(message: string): string {
   return 'decode-error';
 }
 
+/**
+ * Whether the bytes are a JPEG or PNG that ends early (no EOI marker / IEND chunk). Checked
+ * directly because libvips' warning text is shared between threads: under concurrency the
+ * error may only say "Warning treated as error".
+ */
+export function endsEarly(buf: Uint8Array): boolean {
+  const tail = buf.subarray(Math.max(0, buf.length - 64));
+  if (buf[0] === 0xff && buf[1] === 0xd8) {
+    for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === 0xd9) return false;
+    return true;
+  }
+  if (buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+    return !Buffer.from(tail).includes('IEND');
+  }
+  return false;
+}
+
+function reasonFor(buf: Uint8Array, message: string): string {
+  if (endsEarly(buf)) return 'truncated';
+  const r = sharpErrorReason(message);
+  return r === 'decode-error' && /treated as error/i.test(message) ? 'corrupt' : r;
+}
+
 function firstLine(message: string): string {
   return message.split('\n')[0]!.trim();
 }
@@ -87,7 +110,7 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
     const msg = (e as Error).message;
-    throw new ImageDecodeError(sharpErrorReason(msg), firstLine(msg));
+    throw new ImageDecodeError(reasonFor(buf, msg), firstLine(msg));
   }
   if (Math.min(width, height) < minSide) {
     throw new ImageDecodeError('too-small', `${width}x${height} px is below the ${minSide} px minimum side`);
@@ -108,6 +131,6 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
     const msg = (e as Error).message;
-    throw new ImageDecodeError(sharpErrorReason(msg), firstLine(msg));
+    throw new ImageDecodeError(reasonFor(buf, msg), firstLine(msg));
   }
 }

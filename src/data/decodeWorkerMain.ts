@@ -3,7 +3,7 @@
  * trains. Running on its own thread matters: on the main thread a synchronous training step
  * blocks the event loop, so sharp jobs could neither complete nor be started during it.
  *
- * Protocol: workerData = WorkerInit; the pixels of item i go to pixels[i*bytes …]; then
+ * Started through tsWorker.mjs. Protocol: workerData = WorkerInit; the pixels of item i go to pixels[i*bytes …]; then
  * status[i] is set (Atomics) to 1 (ok) or 2 (skipped) and { i, skip? } is posted. The parent may
  * post { prioritize: number[] }; { done: true } is posted last, after which the parent terminates it.
  */

@@ -101,8 +101,9 @@ export class ImageLoader implements ImageSource {
   }
 
   private startWorker(): void {
-    const worker = new Worker(new URL('./decodeWorker.mjs', import.meta.url), {
+    const worker = new Worker(new URL('./tsWorker.mjs', import.meta.url), {
       workerData: {
+        module: new URL('./decodeWorkerMain.ts', import.meta.url).href,
         paths: this.samples.map((s) => s.path),
         decode: this.decodeOptions(),
         cacheDir: this.opts.cacheDir,

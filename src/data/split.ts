@@ -28,7 +28,7 @@ function amount(spec: number, n: number, what: string): number {
 
 /** Images per split and class that `splitSamples` aims for. */
 export function splitTargets(classCounts: [number, number], spec: SplitSpec = {}): Record<SplitName, [number, number]> {
-  const s = { ...DEFAULT_SPLIT, ...spec };
+  const s = { ...DEFAULT_SPLIT, ...Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) } as Required<SplitSpec>;
   const minClass = Math.min(...classCounts);
   const ft = Math.min(amount(s.finetune, minClass, 'finetune'), s.finetuneMax);
   const t = {} as Record<SplitName, [number, number]>;

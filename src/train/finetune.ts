@@ -14,6 +14,7 @@ import { scoreImageSet } from './scoring.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
+import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
 export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersModel> {
@@ -24,7 +25,7 @@ export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersM
   return loadModel(dir);
 }
 
-export async function runFinetune(config: TrainConfig, opts: RunOptions): Promise<RunResult> {
+export async function runFinetune(config: TrainConfig, opts: RunOptions & ParallelRunOptions): Promise<RunResult> {
   if (!config.backboneWeights) throw new RunError('fine-tuning needs a pretrained backbone (config.backboneWeights)');
   const { createFdftNet } = await import('../models/fdftnet.ts');
   const run = await startRun('train', config, opts);
@@ -49,6 +50,11 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions): Promis
     const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
     const predict = (xs: tf.Tensor4D) => net.head.predict(inputsFor(xs)) as tf.Tensor2D;
     const train = data.sets.finetune!;
+    // --workers > 1: each worker runs the frozen backbone and the heads on its batch slice (src/train/parallel/).
+    const parallel = await openRunGradients({
+      runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
+      workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
+    });
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -63,7 +69,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions): Promis
       extraScalars: () => attentionGammas(net.model),
       interrupted: opts.interrupt?.requested,
       resume: Boolean(opts.resumeDir),
-    });
+      gradients: parallel.gradients,
+    }).finally(() => parallel.close());
     if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await loadBestWeights(run.dir, net.model);
     const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;

@@ -12,8 +12,9 @@ import { makeEpochBatches, stepsPerEpochFor } from './epochBatches.ts';
 import { scoreImageSet } from './scoring.ts';
 import { startRun, finishRun, evaluateOnTest, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
+import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
-export async function runPretrain(config: TrainConfig, opts: RunOptions): Promise<RunResult> {
+export async function runPretrain(config: TrainConfig, opts: RunOptions & ParallelRunOptions): Promise<RunResult> {
   const { createBackbone } = await import('../models/backbones/index.ts');
   const run = await startRun('pretrain', config, opts);
   try {
@@ -26,6 +27,11 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions): Promis
     const predict = (xs: tf.Tensor4D) => model.predict(xs) as tf.Tensor2D;
     const train = data.sets.train!;
     const stepsPerEpoch = stepsPerEpochFor(train, config);
+    // --workers > 1: gradients of batch slices on worker threads (src/train/parallel/).
+    const parallel = await openRunGradients({
+      runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: config.batch,
+      workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
+    });
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -39,7 +45,8 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions): Promis
       tensorboard: run.tensorboard,
       interrupted: opts.interrupt?.requested,
       resume: Boolean(opts.resumeDir),
-    });
+      gradients: parallel.gradients,
+    }).finally(() => parallel.close());
     if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await loadBestWeights(run.dir, model); // early stopping restores the best epoch
     const test = await evaluateOnTest(run.dir, predict, data.sets.test!, config, `Baseline ${config.backbone} on ${config.datasetName} (test)`);

@@ -86,6 +86,8 @@ test('without FTT (Table 6 ablation) the head keeps its [image, featureMap] sign
 for (const name of BACKBONE_NAMES) {
   test(`${name}: save → load gives identical outputs; one training step changes only the heads`, async () => {
     const net = createFdftNet({ backbone: name, seed: 11 });
+    assert.deepEqual(net.model.outputs[0]!.shape, [null, 2]);
+    assert.deepEqual(net.head.inputs[1]!.shape, net.backbone.outputs[0]!.shape);
     const x = batch(4, 12);
     const y = labels(4);
 

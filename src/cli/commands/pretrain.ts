@@ -21,6 +21,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
         resumeDir,
         cacheDir: argv.cacheDir as string | undefined,
         tensorboard: argv.tensorboard !== false,
+        workers: argv.workers as number | undefined,
       });
       reporter.stop();
       await printResult(result, argv);

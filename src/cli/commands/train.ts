@@ -21,7 +21,14 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
     try {
       const resumeDir = argv.resume ? await resolveRunDir(String(argv.resume), root) : undefined;
       const config = resumeDir ? await storedConfig(resumeDir) : resolveTrainConfig('train', argv);
-      const common = { checkpointsRoot: root, reporter, interrupt, cacheDir: argv.cacheDir as string | undefined, tensorboard: argv.tensorboard !== false };
+      const common = {
+        checkpointsRoot: root,
+        reporter,
+        interrupt,
+        cacheDir: argv.cacheDir as string | undefined,
+        tensorboard: argv.tensorboard !== false,
+        workers: argv.workers as number | undefined,
+      };
       if (!config.backboneWeights) {
         const found = await findFinishedPretrain(root, config);
         if (found) {

@@ -26,10 +26,10 @@ export function sampleCamera(rng: Rng): CameraParams {
     gain: [1 + gaussian(rng) * 0.04, 1 + gaussian(rng) * 0.03, 1 + gaussian(rng) * 0.05],
     exposure: uniform(rng, 0.85, 1.15),
     gamma: uniform(rng, 0.85, 1.15),
-    blur: rng() < 0.15 ? 1 : 0,
-    captureScale: rng() < 0.15 ? uniform(rng, 0.6, 0.85) : 1,
-    noise: uniform(rng, 0.004, 0.03),
-    jpegQuality: Math.round(uniform(rng, 70, 96)),
+    blur: rng() < 0.1 ? 1 : 0,
+    captureScale: rng() < 0.1 ? uniform(rng, 0.6, 0.85) : 1,
+    noise: uniform(rng, 0.003, 0.02),
+    jpegQuality: Math.round(uniform(rng, 82, 97)),
   };
 }
 

@@ -12,7 +12,7 @@
 import { gaussian, uniform, type Rng } from '../random.ts';
 import { resample } from './camera.ts';
 import { faceFrame, renderFace, sampleIdentity, sampleScene, type FaceParams } from './faceModel.ts';
-import { mix, Raster, type RGB } from './raster.ts';
+import { Raster, type RGB } from './raster.ts';
 
 export interface SwapParams {
   /** Resolution of the swapped face relative to the image. */
@@ -32,13 +32,13 @@ export interface SwapParams {
 /** `strength` scales every trace (1 = the default set; larger = easier to detect). */
 export function sampleSwap(rng: Rng, strength = 1): SwapParams {
   return {
-    donorScale: Math.max(0.25, 1 - strength * uniform(rng, 0.1, 0.6)),
-    colorMatch: Math.max(0, 1 - strength * uniform(rng, 0.1, 0.8)),
-    feather: uniform(rng, 0.04, 0.2),
+    donorScale: Math.max(0.25, 1 - strength * uniform(rng, 0.3, 0.6)),
+    colorMatch: Math.max(0, 1 - strength * uniform(rng, 0.3, 1)),
+    feather: uniform(rng, 0.03, 0.15),
     dx: gaussian(rng) * 0.6 * strength,
     dy: gaussian(rng) * 0.6 * strength,
     dscale: 1 + gaussian(rng) * 0.03 * strength,
-    relit: rng() < Math.min(1, 0.5 * strength),
+    relit: rng() < Math.min(1, 0.6 * strength),
   };
 }
 
@@ -46,8 +46,7 @@ export function sampleSwap(rng: Rng, strength = 1): SwapParams {
 export function swapFace(target: Raster, params: FaceParams, sp: SwapParams, rng: Rng): void {
   const S = target.width;
   const donorId = sampleIdentity(rng);
-  // Swaps are usually between people of similar skin tone and keep the target's hair.
-  donorId.skin = mix(params.id.skin, donorId.skin, uniform(rng, 0.2, 0.8));
+  // The swapped face keeps the target's hair (only the inner face is replaced).
   donorId.hair = params.id.hair;
   donorId.hairStyle = 0;
   donorId.glasses = false;
@@ -121,9 +120,9 @@ export interface GanParams {
 export function sampleGan(rng: Rng, strength = 1): GanParams {
   const s = Math.pow(rng(), 1.5); // many subtle ones
   return {
-    checker: strength * (0.01 + 0.05 * s),
+    checker: strength * (0.02 + 0.06 * s),
     channelSkew: [uniform(rng, 0.8, 1.2), uniform(rng, 0.8, 1.2), uniform(rng, 0.8, 1.2)],
-    detail: Math.max(0, 1 - strength * uniform(rng, 0.1, 0.5)),
+    detail: Math.max(0, 1 - strength * uniform(rng, 0.2, 0.6)),
     grid: rng() < 0.4 ? strength * uniform(rng, 0, 0.01) : 0,
   };
 }

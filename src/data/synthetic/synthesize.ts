@@ -4,6 +4,7 @@
  * function of (seed, label, index), so a set can be regenerated bit for bit.
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DatasetError, DataOptionsError } from '../errors.ts';
 import { rngFor, uniform } from '../random.ts';
@@ -38,7 +39,7 @@ export function renderSyntheticSample(seed: number, label: 0 | 1, index: number,
   if (label === 1) {
     const u = rng();
     kind = u < 0.45 ? 'swap' : u < 0.9 ? 'gan' : 'swap+gan';
-    if (kind !== 'swap' && rng() < 0.35) {
+    if (kind !== 'swap' && rng() < 0.5) {
       // GAN-typical inconsistency: the two eyes do not match.
       if (rng() < 0.5) params.id.irisRight = [rng() * 0.6, rng() * 0.6, rng() * 0.6];
       else params.id.eyeRightScale = uniform(rng, 0.75, 1.25);
@@ -63,6 +64,8 @@ export interface SynthesizeOptions {
   format?: 'jpg' | 'png';
   /** Forgery trace strength (1 = default; > 1 easier, < 1 harder to detect). */
   strength?: number;
+  /** Worker threads rendering in parallel. Default: one per core (1 below 200 images per class). */
+  workers?: number;
   /** Replace an existing non-empty output folder. Default false. */
   overwrite?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -89,6 +92,79 @@ async function isNonEmptyDir(p: string): Promise<boolean> {
   }
 }
 
+export interface RangeOptions {
+  dir: string;
+  seed: number;
+  size: number;
+  strength: number;
+  format: 'jpg' | 'png';
+  /** Indices [from, to) of both classes. */
+  from: number;
+  to: number;
+  /** Zero-padded width of the index in file names. */
+  digits: number;
+  onImage?: () => void;
+}
+
+/** Renders and writes images [from, to) of both classes into dir/{real,fake}/ (one thread). */
+export async function writeSyntheticRange(o: RangeOptions): Promise<Record<SyntheticKind, number>> {
+  const { default: sharp } = await import('sharp');
+  const kinds: Record<SyntheticKind, number> = { real: 0, swap: 0, gan: 0, 'swap+gan': 0 };
+  const pending = new Set<Promise<void>>();
+  try {
+    for (let index = o.from; index < o.to; index++) {
+      for (const label of [0, 1] as const) {
+        const s = renderSyntheticSample(o.seed, label, index, o.size, o.strength);
+        kinds[s.kind]++;
+        const cls = label === 0 ? 'real' : 'fake';
+        const file = join(o.dir, cls, `${cls}_${String(index).padStart(o.digits, '0')}.${o.format}`);
+        const img = sharp(s.rgb, { raw: { width: o.size, height: o.size, channels: 3 } });
+        const p: Promise<void> = (o.format === 'jpg' ? img.jpeg({ quality: s.jpegQuality, chromaSubsampling: '4:2:0' }) : img.png())
+          .toFile(file)
+          .then(() => {
+            pending.delete(p);
+            o.onImage?.();
+          });
+        pending.add(p);
+        // Bounded: rendering is synchronous, encoding runs on libuv threads meanwhile.
+        if (pending.size >= 16) await Promise.race(pending);
+      }
+    }
+    await Promise.all(pending);
+  } finally {
+    await Promise.allSettled(pending);
+  }
+  return kinds;
+}
+
+/** Renders on `workers` worker threads (contiguous index ranges), reporting progress. */
+async function writeParallel(base: Omit<RangeOptions, 'from' | 'to' | 'onImage'>, count: number, workers: number, onImage: () => void) {
+  const { Worker } = await import('node:worker_threads');
+  const kinds: Record<SyntheticKind, number> = { real: 0, swap: 0, gan: 0, 'swap+gan': 0 };
+  const per = Math.ceil(count / workers);
+  const jobs: Promise<void>[] = [];
+  for (let w = 0; w < workers; w++) {
+    const from = w * per;
+    const to = Math.min(count, from + per);
+    if (from >= to) break;
+    jobs.push(
+      new Promise<void>((resolveJob, reject) => {
+        const worker = new Worker(new URL('../tsWorker.mjs', import.meta.url), {
+          workerData: { module: new URL('./synthWorkerMain.ts', import.meta.url).href, ...base, from, to },
+        });
+        worker.on('message', (m: { done?: number; kinds?: Record<SyntheticKind, number> }) => {
+          for (let i = 0; i < (m.done ?? 0); i++) onImage();
+          if (m.kinds) for (const k of Object.keys(kinds) as SyntheticKind[]) kinds[k] += m.kinds[k];
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => (code === 0 ? resolveJob() : reject(new Error(`synthesis worker exited with code ${code}`))));
+      }),
+    );
+  }
+  await Promise.all(jobs);
+  return kinds;
+}
+
 /**
  * Writes the set into a temp folder next to `out`, then renames it into place, so a folder named
  * `out` is always complete (with SYNTHETIC_MANIFEST) or absent.
@@ -108,36 +184,17 @@ export async function synthesizeDataset(opts: SynthesizeOptions): Promise<Synthe
   if (await isNonEmptyDir(out)) {
     if (!opts.overwrite) throw new DatasetError(`${out} exists and is not empty (use overwrite / --overwrite to replace it)`);
   }
-  const { default: sharp } = await import('sharp');
   const t0 = performance.now();
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(join(tmp, 'real'), { recursive: true });
   await mkdir(join(tmp, 'fake'), { recursive: true });
-  const kinds: Record<SyntheticKind, number> = { real: 0, swap: 0, gan: 0, 'swap+gan': 0 };
-  const pending = new Set<Promise<void>>();
   const total = 2 * count;
   let done = 0;
-  const digits = Math.max(5, String(count - 1).length);
+  const onImage = () => opts.onProgress?.(++done, total);
+  const base = { dir: tmp, seed, size, strength, format, digits: Math.max(5, String(count - 1).length) };
+  const workers = Math.max(1, Math.min(opts.workers ?? (count >= 200 ? availableParallelism() : 1), 16));
   try {
-    for (let index = 0; index < count; index++) {
-      for (const label of [0, 1] as const) {
-        const s = renderSyntheticSample(seed, label, index, size, strength);
-        kinds[s.kind]++;
-        const name = `${label === 0 ? 'real' : 'fake'}_${String(index).padStart(digits, '0')}.${format}`;
-        const file = join(tmp, label === 0 ? 'real' : 'fake', name);
-        const img = sharp(s.rgb, { raw: { width: size, height: size, channels: 3 } });
-        const p = (format === 'jpg' ? img.jpeg({ quality: s.jpegQuality, chromaSubsampling: '4:2:0' }) : img.png())
-          .toFile(file)
-          .then(() => {
-            pending.delete(p);
-            opts.onProgress?.(++done, total);
-          });
-        pending.add(p);
-        // Bounded: rendering is synchronous, encoding runs on libuv threads meanwhile.
-        if (pending.size >= 16) await Promise.race(pending);
-      }
-    }
-    await Promise.all(pending);
+    const kinds = workers > 1 ? await writeParallel(base, count, workers, onImage) : await writeSyntheticRange({ ...base, from: 0, to: count, onImage });
     const ms = performance.now() - t0;
     const result: SynthesizeResult = { out, count, seed, size, strength, kinds, ms };
     await writeFile(
@@ -156,7 +213,6 @@ export async function synthesizeDataset(opts: SynthesizeOptions): Promise<Synthe
     }
     return result;
   } catch (e) {
-    await Promise.allSettled(pending);
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }

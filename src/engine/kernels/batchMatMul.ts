@@ -99,7 +99,8 @@ export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const Kb = transposeB ? b.shape[bRank - 1]! : b.shape[bRank - 2]!;
   const N = transposeB ? b.shape[bRank - 2]! : b.shape[bRank - 1]!;
   const batchOk = batchA === batchB || batchA === 1 || batchB === 1;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !batchOk || Ka !== Kb || M * N * Ka === 0 || rawBatchMatMul == null) {
+  if (rawBatchMatMul == null) setup(backend); // registered after the backend initialised
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !batchOk || Ka !== Kb || M * N * Ka === 0) {
     return runStockKernel(backend, 'BatchMatMul', { a, b }, args.attrs ?? {}); // stock checks and errors
   }
   const K = Ka;

@@ -2,7 +2,8 @@
  * Training kernels fdft adds to (or replaces in) tfjs' wasm backend. tfjs 4.22's wasm backend runs
  * the forward pass fast (XNNPACK, SIMD) but lacks three gradient kernels, so training any conv net
  * on it fails with "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"; and a few of
- * its stock kernels are far slower than what its fast kernels can do when composed.
+ * its stock kernels are far slower than what its fast kernels can do when composed (and its
+ * MaxPoolGrad is wrong).
  *
  * Call `registerWasmTrainingKernels()` after importing '@tensorflow/tfjs-backend-wasm' and BEFORE
  * `tf.setBackend('wasm')`: tfjs runs each kernel's setup (binding its wasm function) when the
@@ -37,7 +38,7 @@ export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
   softmaxGradKernelConfig,
 ];
 
-/** Stock wasm kernels replaced by faster compositions. */
+/** Stock wasm kernels replaced: by faster compositions, and MaxPoolGrad, which is wrong in 4.22. */
 export const REPLACED_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
   maxPoolGradConfig,

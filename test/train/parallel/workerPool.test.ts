@@ -180,7 +180,7 @@ test('tiny FDFtNet fine-tunes through 2 workers: loss falls on a fixed batch, no
     const losses: number[] = [];
     const mainTensors: number[] = [];
     const workerTensors: number[][] = [];
-    for (let step = 0; step < 6; step++) {
+    for (let step = 0; step < 4; step++) {
       const { loss, grads } = await pool.gradients(batch, `fixed:${step}`);
       optimizer.applyGradients(grads);
       tf.dispose(Object.values(grads));
@@ -189,10 +189,10 @@ test('tiny FDFtNet fine-tunes through 2 workers: loss falls on a fixed batch, no
       workerTensors.push(pool.workerStats().map((w) => w.numTensors));
     }
     assert.ok(losses.every(Number.isFinite), `finite losses ${losses}`);
-    assert.ok(losses[5]! < losses[0]!, `loss falls: ${losses.map((l) => l.toFixed(4)).join(' → ')}`);
+    assert.ok(losses[3]! < losses[0]!, `loss falls: ${losses.map((l) => l.toFixed(4)).join(' → ')}`);
     // Step 1 creates the optimizer's slots; from then on nothing may accumulate.
-    assert.deepEqual(mainTensors.slice(1), Array(5).fill(mainTensors[1]), `main-thread tensors ${mainTensors}`);
-    assert.deepEqual(workerTensors.slice(1), Array(5).fill(workerTensors[0]), `worker tensors ${JSON.stringify(workerTensors)}`);
+    assert.deepEqual(mainTensors.slice(1), Array(3).fill(mainTensors[1]), `main-thread tensors ${mainTensors}`);
+    assert.deepEqual(workerTensors.slice(1), Array(3).fill(workerTensors[0]), `worker tensors ${JSON.stringify(workerTensors)}`);
     tf.dispose([batch.xs, batch.ys]);
     optimizer.dispose();
   } finally {

@@ -1,0 +1,53 @@
+/**
+ * The run-level wiring of data parallelism: the default worker count, and `fdft pretrain --workers 2`
+ * through the real CLI (the count lands in run.json, not in the config hash; the replica folder goes).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { autoWorkerCount, resolveWorkerCount, REPLICA_DIR } from '../../../src/train/parallel/runGradients.ts';
+import { ParallelTrainingError } from '../../../src/train/parallel/errors.ts';
+import { writeTinyDataset } from '../tinyDataset.ts';
+
+test('auto worker count: one per core up to 8, ≥ 16 images per slice, 1 with tfjs-node', () => {
+  assert.equal(autoWorkerCount('wasm', 128, 2), 2);
+  assert.equal(autoWorkerCount('wasm', 128, 16), 8);
+  assert.equal(autoWorkerCount('wasm', 48, 16), 3);
+  assert.equal(autoWorkerCount('cpu', 8, 4), 1, 'small batches stay in-thread');
+  assert.equal(autoWorkerCount('tensorflow', 128, 16), 1);
+  assert.equal(resolveWorkerCount(3, 'wasm', 8), 3, 'an explicit count wins');
+  assert.throws(() => resolveWorkerCount(0, 'wasm', 8), ParallelTrainingError);
+  assert.throws(() => resolveWorkerCount(1.5, 'wasm', 8), ParallelTrainingError);
+});
+
+test('fdft pretrain --workers 2 trains through the pool and records the count in run.json', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'fdft-parallel-cli-'));
+  try {
+    const data = await writeTinyDataset(join(work, 'tiny'), 16, 32);
+    const ck = join(work, 'checkpoints');
+    const args = ['pretrain', '--backbone', 'squeezenet', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1',
+      '--steps-per-epoch', '2', '--seed', '3', '--workers', '2', '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json'];
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, FDFT_BACKEND: 'wasm' },
+      timeout: 240_000,
+    });
+    assert.equal(r.status, 0, `fdft ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+    const [run] = await readdir(ck);
+    const info = JSON.parse(await readFile(join(ck, run!, 'run.json'), 'utf8'));
+    assert.equal(info.status, 'finished');
+    assert.equal(info.workers, 2);
+    assert.equal(info.config.workers, undefined, 'the workers count is not part of the config');
+    assert.match(r.stderr + r.stdout, /data-parallel: 2 gradient workers/);
+    assert.ok(!existsSync(join(ck, run!, REPLICA_DIR)), 'the replica folder is removed');
+    const history = (await readFile(join(ck, run!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(history.length, 1);
+    assert.ok(Number.isFinite(history[0].loss) && history[0].steps === 2);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
