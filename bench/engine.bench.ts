@@ -6,8 +6,9 @@
  *
  * Wall ms is the median of the timed runs; cpu ms (process CPU time per run) is printed too,
  * because on a shared machine it is the steadier figure. The pure-JS cpu backend is measured
- * once, at batch 32 only (a training step of the attention stage takes ~40 s there); set
- * FDFT_BENCH_CPU=0 to skip it. FDFT_BENCH_BATCHES=32 limits the batch sizes.
+ * once, at batch 32 only (a training step of the attention stage takes ~40 s there).
+ * FDFT_BENCH_BACKENDS=wasm (or cpu, tensorflow, comma-separated) and FDFT_BENCH_BATCHES=32 limit
+ * what is measured.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/index.ts';
@@ -50,9 +51,9 @@ const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s
 
 export default async function engineBench(): Promise<void> {
   await initEngine('wasm', () => {});
-  const backends = ['wasm'];
-  if (process.env.FDFT_BENCH_CPU !== '0') backends.unshift('cpu');
-  if (await tensorflowAvailable()) backends.push('tensorflow');
+  const available = ['cpu', 'wasm', ...((await tensorflowAvailable()) ? ['tensorflow'] : [])];
+  const wanted = process.env.FDFT_BENCH_BACKENDS?.split(',') ?? available;
+  const backends = available.filter((b) => wanted.includes(b));
   const batches = (process.env.FDFT_BENCH_BATCHES ?? '32,128').split(',').map(Number);
   const workloads: [string, (b: number) => Workload][] = [
     ['(a) attention stage', attentionStage],

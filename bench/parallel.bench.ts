@@ -13,6 +13,7 @@
  * compute). "ours / PyTorch" = ours ÷ reference (below 1 = faster).
  *
  * Env: FDFT_BENCH_BATCHES=32,128  FDFT_BENCH_WORKERS=1,2  FDFT_BENCH_STEPS=3
+ *      FDFT_BENCH_KIND=pretrain: the whole Xception classifier instead (all 20.8 M weights trained).
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
+import { createBackbone } from '../src/models/backbones/index.ts';
 import { saveModel } from '../src/io/fileSystem.ts';
 import { localGradients, type Batch, type GradientFn } from '../src/train/loop.ts';
 import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
@@ -90,15 +92,28 @@ export default async function bench(): Promise<void> {
   const batches = listEnv('FDFT_BENCH_BATCHES', '32,128');
   const workerCounts = listEnv('FDFT_BENCH_WORKERS', '1,2');
   const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
+  const kind = process.env.FDFT_BENCH_KIND === 'pretrain' ? 'pretrain' : 'finetune';
   const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
-  console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; FDFtNet Xception (fresh weights, frozen) M=3 N=4, 64x64x3`);
+  const what = kind === 'pretrain' ? 'Xception classifier, every weight trained (fdft pretrain)' : 'FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train)';
+  console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
   console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
   console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
 
-  const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
+  // finetune: FDFtNet heads on the frozen backbone (`fdft train`); pretrain: the whole Xception
+  // classifier trained (`fdft pretrain`; 20.8 M weights and gradients cross threads every step).
+  let artefact: tf.LayersModel;
+  let trainModel: tf.LayersModel;
+  let inputsFor: (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[];
+  if (kind === 'pretrain') {
+    artefact = trainModel = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
+    inputsFor = (xs) => xs;
+  } else {
+    const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
+    [artefact, trainModel] = [net.model, net.head];
+    inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
+  }
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-bench-parallel-'));
-  await saveModel(net.model, dir);
-  const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
+  await saveModel(artefact, dir);
   const results = new Map<string, Timing>();
   const startup = new Map<number, number>();
   const progress = (msg: string) => process.stderr.write(`[parallel bench] ${msg} (load ${load()})\n`);
@@ -110,11 +125,11 @@ export default async function bench(): Promise<void> {
       let workerCpu: () => (number | undefined)[] = () => [];
       let close = async () => {};
       if (workers === 1) {
-        gradients = localGradients(net.head, inputsFor, 1e-5);
+        gradients = localGradients(trainModel, inputsFor, 1e-5);
       } else {
         const t0 = performance.now();
-        const pool = await createDataParallelGradients({ workers, kind: 'finetune', modelDir: dir, l2: 1e-5 });
-        await pool.sync(net.head);
+        const pool = await createDataParallelGradients({ workers, kind, modelDir: dir, l2: 1e-5 });
+        await pool.sync(trainModel);
         startup.set(workers, performance.now() - t0);
         gradients = pool.gradients;
         workerCpu = () => pool.workerStats().map((s) => s.cpuMs);
@@ -147,7 +162,7 @@ export default async function bench(): Promise<void> {
     const one = results.get(`1:${b}`);
     for (const w of workerCounts) {
       const r = results.get(`${w}:${b}`)!;
-      const ref = REFERENCE_MS[b];
+      const ref = kind === 'finetune' ? REFERENCE_MS[b] : undefined;
       if (r.error) {
         console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
         continue;
@@ -159,5 +174,5 @@ export default async function bench(): Promise<void> {
   }
   console.log(`\npool start-up (threads + tsx + tfjs/wasm + model load, once per run): ${[...startup].map(([w, ms]) => `${w} workers ${f(ms)}`).join(', ') || '—'}`);
   console.log(`peak RSS (main + workers, one process): ${peakRssMiB().toFixed(0)} MiB; load average at end: ${load()}`);
-  net.model.dispose();
+  artefact.dispose();
 }

@@ -24,12 +24,27 @@ function forwardChunk(f: tf.Tensor3D, g: tf.Tensor3D, h: tf.Tensor3D): tf.Tensor
   return tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(g, f, false, true)), h));
 }
 
+/** fdft's engine registers this fused softmax-gradient kernel for wasm (src/engine/kernels/softmaxGrad.ts). */
+const FUSED_SOFTMAX_GRAD = 'FdftSoftmaxGrad';
+
+/** dS = β ⊙ (dβ − Σ_i dβ ⊙ β): one fused pass where the engine provides it, else four tfjs ops. */
+function softmaxBackward(beta: tf.Tensor, dBeta: tf.Tensor): tf.Tensor {
+  if (tf.getKernel(FUSED_SOFTMAX_GRAD, tf.getBackend())) {
+    try {
+      return tf.engine().runKernel(FUSED_SOFTMAX_GRAD, { y: beta, dy: dBeta }, {}) as tf.Tensor;
+    } catch {
+      // e.g. no WebAssembly SIMD: fall through to plain ops
+    }
+  }
+  return tf.mul(beta, tf.sub(dBeta, tf.sum(tf.mul(dBeta, beta), -1, true)));
+}
+
 function backwardChunk(f: tf.Tensor3D, g: tf.Tensor3D, h: tf.Tensor3D, dO: tf.Tensor3D): tf.Tensor3D[] {
   return tf.tidy(() => {
     const beta = tf.softmax(tf.matMul(g, f, false, true)); // recomputed, [b, N(j), N(i)]
     const dBeta = tf.matMul(dO, h, false, true);
     const dH = tf.matMul(beta, dO, true, false);
-    const dS = tf.mul(beta, tf.sub(dBeta, tf.sum(tf.mul(dBeta, beta), -1, true)));
+    const dS = softmaxBackward(beta, dBeta);
     const dG = tf.matMul(dS, f);
     const dF = tf.matMul(dS, g, true, false);
     return [dF, dG, dH] as tf.Tensor3D[];

@@ -5,6 +5,7 @@
 export { HardSigmoid, hardSigmoid } from './hardSigmoid.ts';
 export { HardSwish, hardSwish } from './hardSwish.ts';
 export { SelfAttention, type SelfAttentionArgs } from './selfAttention.ts';
+export { attention, attentionReference, chunkSizes } from './attentionCore.ts';
 export { SelectInput, type SelectInputArgs } from './selectInput.ts';
 export { FrozenBackbone, type FrozenBackboneArgs } from './frozenBackbone.ts';
 export { FineTuneTransformer, type FineTuneTransformerOptions } from './fineTuneTransformer.ts';

@@ -4,10 +4,12 @@
  * first batch while the rest is decoded on a worker thread).
  */
 import { availableParallelism } from 'node:os';
+import { dirname, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DecodedImageCache, decodeCached } from './cache.ts';
 import { DEFAULT_DECODE, type DecodeOptions } from './decode.ts';
 import { DecodeScheduler } from './decodeScheduler.ts';
+import { DatasetError } from './errors.ts';
 import type { ImageSource } from './imageSource.ts';
 import type { ImageSet, Label, Sample, SkippedFile } from './types.ts';
 
@@ -235,5 +237,36 @@ export async function loadImages(samples: readonly Sample[], opts: LoadOptions =
     return await loader.result();
   } finally {
     await loader.close();
+  }
+}
+
+/** The deepest folder containing all these paths. */
+function commonFolder(paths: string[]): string {
+  if (paths.length === 0) return '(no files)';
+  let parts = dirname(paths[0]!).split(sep);
+  for (const p of paths.slice(1)) {
+    const q = dirname(p).split(sep);
+    let k = 0;
+    while (k < parts.length && k < q.length && parts[k] === q[k]) k++;
+    parts = parts.slice(0, k);
+  }
+  return parts.join(sep) || sep;
+}
+
+/**
+ * Stops a run whose decoded set lacks a class: DatasetError naming the class folder and why its
+ * files were skipped. `requested` are the samples that were asked for (to name the folder).
+ */
+export function assertBothClasses(set: ImageSet, requested: readonly Sample[], what = 'dataset'): void {
+  for (const label of [0, 1] as const) {
+    if (set.labels.includes(label)) continue;
+    const cls = label === 0 ? 'real' : 'fake';
+    const asked = requested.filter((s) => s.label === label).map((s) => s.path);
+    const skipped = set.skipped.filter((s) => asked.includes(s.path));
+    const reasons = [...new Set(skipped.map((s) => s.reason))].join(', ');
+    throw new DatasetError(
+      `${what}: no usable ${cls} image in ${commonFolder(asked)}` +
+        (asked.length ? ` (${skipped.length} of ${asked.length} file(s) skipped${reasons ? `: ${reasons}` : ''})` : ' (no files)'),
+    );
   }
 }

@@ -11,6 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
 
+export { UnsupportedKernelError } from './kernels/index.ts';
+export { softmaxBackward } from './kernels/softmaxGrad.ts';
+
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface EngineInfo {

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, rm, stat, utimes, writeFile, readFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecodedImageCache, decodeCached } from '../../src/data/cache.ts';
-import { ImageLoader, loadImages } from '../../src/data/loader.ts';
+import { assertBothClasses, ImageLoader, loadImages } from '../../src/data/loader.ts';
 import type { Sample } from '../../src/data/types.ts';
 import { BAD_FILES, writeBadCorpus, writeJpeg } from './badCorpus.ts';
 
@@ -123,4 +123,19 @@ test('loadImages of nothing is an empty set', async () => {
   const set = await loadImages([], { size: 8 });
   assert.equal(set.samples.length, 0);
   assert.equal(set.images.length, 0);
+});
+
+test('assertBothClasses: a class with no decodable image stops the run, naming its folder', async () => {
+  await withDir(async (dir) => {
+    const samples = await corpusSamples(dir, 2);
+    // Only bad files are fake: relabel so the fake class is all bad.
+    const relabelled = samples.map((s, i) => ({ ...s, label: (i < 2 ? 0 : 1) as 0 | 1 }));
+    const set = await loadImages(relabelled, { size: 8 });
+    assert.throws(
+      () => assertBothClasses(set, relabelled, 'train split'),
+      (e: Error) => e.name === 'DatasetError' && e.message.includes(join(dir, 'data')) && /no usable fake image/.test(e.message) && /truncated/.test(e.message),
+    );
+    const ok = await loadImages(samples.slice(0, 2), { size: 8 });
+    assertBothClasses(ok, samples.slice(0, 2));
+  });
 });

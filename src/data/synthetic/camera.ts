@@ -103,18 +103,6 @@ const NORMAL = (() => {
   return t;
 })();
 
-/** mulberry32: a small fast PRNG for per-pixel noise, seeded from the image's rng. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 /** Applies the camera and returns 8-bit RGB. */
 export function develop(r: Raster, cam: CameraParams, rng: Rng): Uint8Array {
   let img = r;
@@ -131,15 +119,24 @@ export function develop(r: Raster, cam: CameraParams, rng: Rng): Uint8Array {
   const inv = 1 / cam.gamma;
   const lut = new Float32Array(2049);
   for (let k = 0; k <= 2048; k++) lut[k] = Math.pow(k / 1024, inv);
-  const noise = mulberry32(Math.floor(rng() * 2 ** 32));
-  const gains = [cam.exposure * cam.gain[0], cam.exposure * cam.gain[1], cam.exposure * cam.gain[2]];
-  for (let i = 0, n = img.data.length; i < n; i += 3) {
-    for (let c = 0; c < 3; c++) {
-      let v = img.data[i + c]! * gains[c]!;
-      v = v <= 0 ? 0 : v >= 2 ? lut[2048]! : lut[Math.round(v * 1024)]!;
-      v += NORMAL[noise() & 4095]! * cam.noise;
-      out[i + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
-    }
+  // mulberry32, inlined: a small fast PRNG for per-pixel noise, seeded from the image's rng.
+  let state = Math.floor(rng() * 2 ** 32) >>> 0;
+  const g0 = cam.exposure * cam.gain[0];
+  const g1 = cam.exposure * cam.gain[1];
+  const g2 = cam.exposure * cam.gain[2];
+  const sigma = cam.noise;
+  const top = lut[2048]!;
+  const data = img.data;
+  for (let i = 0, n = data.length; i < n; i++) {
+    const c = i % 3;
+    let v = data[i]! * (c === 0 ? g0 : c === 1 ? g1 : g2);
+    v = v <= 0 ? 0 : v >= 2 ? top : lut[(v * 1024 + 0.5) | 0]!;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    v += NORMAL[((t ^ (t >>> 14)) >>> 0) & 4095]! * sigma;
+    out[i] = v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
   }
   return out;
 }

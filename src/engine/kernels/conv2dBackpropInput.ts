@@ -5,7 +5,7 @@
  *   dX[b, h, w, c] = Σ_{y, x, i, j, o : y·sh + i − pt = h, x·sw + j − pl = w} dY[b, y, x, o] · W[i, j, c, o],
  *
  * computed with stock (XNNPACK) stride-1 conv2ds and the filter rotated by 180°, channels swapped.
- * Stride 1: one conv of dY padded by (f − 1 − pad). Stride s > 1: the s² output phases
+ * Stride 1: one conv of dY padded by (f − 1 − pad) (XNNPACK pads; no copy). Stride s > 1: the s² output phases
  * (h mod s, w mod s) are each one conv of dY with the taps of W that reach that phase
  * (sub-pixel decomposition), interleaved into dX — the FLOPs of the forward conv, where
  * zero-upsampling dY would cost s² times more.
@@ -17,6 +17,7 @@ import {
   flipFilterSwapChannels,
   heapF32,
   makeZeros,
+  type Pads,
   pair,
   release,
   runKernel,
@@ -47,21 +48,29 @@ export function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backe
   if (sh > 1 || sw > 1) return byPhases(backend, dy, filter, info, sh, sw);
   const top = fh - 1 - info.padInfo.top;
   const left = fw - 1 - info.padInfo.left;
-  const spread = spreadAndPad(backend, dy, [sh, sw], {
-    top,
-    left,
-    bottom: H + fh - 1 - top - ((OH - 1) * sh + 1),
-    right: W + fw - 1 - left - ((OW - 1) * sw + 1),
-  });
+  const pads = { top, left, bottom: H + fh - 1 - top - OH, right: W + fw - 1 - left - OW };
   const flipped = flipFilterSwapChannels(backend, filter);
-  const dx = runKernel(backend, 'Conv2D', { x: spread, filter: flipped }, {
-    strides: [1, 1],
-    pad: 'valid',
-    dilations: [1, 1],
-    dataFormat: 'NHWC',
-  });
-  release(backend, spread, flipped);
+  const dx = convPadded(backend, dy, flipped, pads);
+  release(backend, flipped);
   return dx;
+}
+
+/** Stride-1 'valid' conv of x padded by `pads`: XNNPACK pads itself; negative pads crop first. */
+function convPadded(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, pads: Pads): TensorInfo {
+  const attrs = { strides: [1, 1], dilations: [1, 1], dataFormat: 'NHWC' };
+  if (pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0) {
+    const pad = [
+      [0, 0],
+      [pads.top, pads.bottom],
+      [pads.left, pads.right],
+      [0, 0],
+    ];
+    return runKernel(backend, 'Conv2D', { x, filter }, { ...attrs, pad });
+  }
+  const padded = spreadAndPad(backend, x, [1, 1], pads);
+  const out = runKernel(backend, 'Conv2D', { x: padded, filter }, { ...attrs, pad: 'valid' });
+  release(backend, padded);
+  return out;
 }
 
 /** One phase axis: which filter taps (φ, φ + s, …) and which dY rows feed output rows r, r + s, …. */
@@ -105,14 +114,8 @@ function byPhases(
           for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) d[dst + o * C + c] = w[src + c * O + o]!;
         }
       }
-      const padded = spreadAndPad(backend, dy, [1, 1], { top: py.before, bottom: py.after, left: px.before, right: px.after });
-      const part = runKernel(backend, 'Conv2D', { x: padded, filter: sub }, {
-        strides: [1, 1],
-        pad: 'valid',
-        dilations: [1, 1],
-        dataFormat: 'NHWC',
-      }); // [B, count_y, count_x, C]
-      release(backend, padded, sub);
+      const part = convPadded(backend, dy, sub, { top: py.before, bottom: py.after, left: px.before, right: px.after });
+      release(backend, sub); // part: [B, count_y, count_x, C]
       // Interleave: dX[b, ry + sh·qy, rx + sw·qx, :] = part[b, qy, qx, :].
       const p = heapF32(backend, part);
       const out = heapF32(backend, dx);

@@ -50,3 +50,18 @@ export const softmaxGradientConfig: tf.GradConfig = {
 function simdReady(): boolean {
   return simdFor(tf.backend() as unknown as BackendWasm) != null;
 }
+
+/**
+ * dx = y · (dy − Σ_last y·dy): the gradient of softmax over the last axis, given its output y.
+ * For hand-written backward passes (e.g. attention that recomputes softmax): one fused SIMD pass
+ * on wasm, tfjs ops elsewhere.
+ */
+export function softmaxBackward(y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && y.dtype === 'float32' && dy.dtype === 'float32' && tf.getKernel(FDFT_SOFTMAX_GRAD, 'wasm') && simdReady()) {
+    return tf.engine().runKernel(FDFT_SOFTMAX_GRAD, { y, dy }, {}) as tf.Tensor;
+  }
+  return tf.tidy(() => {
+    const dyTimesY = tf.mul(dy, y);
+    return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, -1, true), y));
+  });
+}

@@ -2,7 +2,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { randomValues, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
+import { softmaxBackward } from '../../../src/engine/kernels/softmaxGrad.ts';
+import { randomValues, relativeError, runOn, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
 
 before(async () => {
   await useWasmEngine();
@@ -30,4 +31,17 @@ test('softmax gradient of a 3-D attention map and of softmax cross-entropy', () 
     ];
   });
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});
+
+test('softmaxBackward (for hand-written backward passes) equals the autograd gradient, on both backends', async () => {
+  const { softmaxBackward: exported } = await import('../../../src/engine/index.ts');
+  assert.equal(exported, softmaxBackward);
+  for (const backend of ['cpu', 'wasm'] as const) {
+    const [mine, auto] = runOn(backend, () => {
+      const s = tf.tensor(randomValues(3 * 5 * 13, 21), [3, 5, 13]);
+      const dy = tf.tensor(randomValues(3 * 5 * 13, 22), [3, 5, 13]);
+      return [softmaxBackward(tf.softmax(s), dy), tf.grad((v: tf.Tensor) => tf.softmax(v).mul(dy).sum())(s)];
+    });
+    assert.ok(relativeError(mine!, auto!) <= TOLERANCE, `${backend}: ${relativeError(mine!, auto!)}`);
+  }
 });
