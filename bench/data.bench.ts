@@ -43,7 +43,7 @@ async function decodeBench(): Promise<void> {
     console.log(`(${shared} not found: real-data decode figures skipped)\n`);
     return;
   }
-  console.log('| set | images | first decode + resize to 64x64, img/s | cached load, img/s | worker decode during a busy main thread, img/s |');
+  console.log('| set | images | first decode + resize to 64x64, img/s (img per CPU-s) | cached load, img/s (img per CPU-s) | worker decode while the main thread is busy, img/s |');
   console.log('|---|---:|---:|---:|---:|');
   for (const name of sets) {
     const idx = await discoverDataset(join(shared, name), { seed: 0 });
@@ -51,11 +51,15 @@ async function decodeBench(): Promise<void> {
     const cacheDir = await mkdtemp(join(tmpdir(), 'fdft-bench-cache-'));
     try {
       let t = performance.now();
+      let c0 = process.cpuUsage();
       const cold = await loadImages(samples, { size: 64, cacheDir });
       const coldRate = cold.samples.length / ((performance.now() - t) / 1000);
+      const coldCpu = cold.samples.length / (cpuMs(c0) / 1000);
       t = performance.now();
+      c0 = process.cpuUsage();
       await loadImages(samples, { size: 64, cacheDir });
       const warmRate = samples.length / ((performance.now() - t) / 1000);
+      const warmCpu = samples.length / (cpuMs(c0) / 1000);
       // Decoding while the main thread is blocked (a stand-in for synchronous training steps).
       const loader = new ImageLoader(samples, { size: 64 });
       t = performance.now();
@@ -69,7 +73,7 @@ async function decodeBench(): Promise<void> {
       await loader.result();
       const busyRate = samples.length / ((performance.now() - t) / 1000);
       await loader.close();
-      console.log(`| ${name} | ${samples.length} | ${coldRate.toFixed(0)} | ${warmRate.toFixed(0)} | ${busyRate.toFixed(0)} |`);
+      console.log(`| ${name} | ${samples.length} | ${coldRate.toFixed(0)} (${coldCpu.toFixed(0)}) | ${warmRate.toFixed(0)} (${warmCpu.toFixed(0)}) | ${busyRate.toFixed(0)} |`);
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
@@ -126,7 +130,6 @@ async function augmentBench(): Promise<void> {
         const t = performance.now();
         const r = await it.next();
         if (r.done) break;
-        await r.value.xs.data(); // make sure the backend holds the data
         if (epoch > 0) {
           wall.push(performance.now() - t);
           cpu.push(cpuMs(c0));
@@ -147,11 +150,13 @@ async function augmentBench(): Promise<void> {
 async function synthBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'fdft-bench-synth-'));
   try {
-    console.log('| synthetic set | images | workers | wall s | images/s |');
-    console.log('|---|---:|---:|---:|---:|');
+    console.log('| synthetic set | images | workers | wall s | images/s | images per CPU-s |');
+    console.log('|---|---:|---:|---:|---:|---:|');
     for (const workers of [1, 0]) {
+      const c0 = process.cpuUsage();
       const r = await synthesizeDataset({ out: join(dir, `w${workers}`), count: 500, seed: 0, workers: workers || undefined });
-      console.log(`| 64x64 JPEG, flat layout | ${2 * r.count} | ${workers || 'one per core'} | ${(r.ms / 1000).toFixed(1)} | ${((2 * r.count) / (r.ms / 1000)).toFixed(0)} |`);
+      const cpu = cpuMs(c0) / 1000;
+      console.log(`| 64x64 JPEG, flat layout | ${2 * r.count} | ${workers || 'one per core'} | ${(r.ms / 1000).toFixed(1)} | ${((2 * r.count) / (r.ms / 1000)).toFixed(0)} | ${((2 * r.count) / cpu).toFixed(0)} |`);
     }
     console.log('');
   } finally {
@@ -202,6 +207,8 @@ async function learnBench(epochs: number): Promise<void> {
 
 export default async function dataBench(): Promise<void> {
   await initEngine(undefined, () => {});
+  const { loadavg } = await import('node:os');
+  console.log(`load average at start: ${loadavg().map((v) => v.toFixed(1)).join(' ')} (wall-clock rates fall with other load; CPU figures much less)\n`);
   await decodeBench();
   await augmentBench();
   await synthBench();

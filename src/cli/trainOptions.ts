@@ -58,6 +58,12 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
     .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
     .option('resume', { type: 'string', describe: 'Continue the interrupted run in this directory' })
     .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into the run directory' })
+    .option('engine', {
+      type: 'string',
+      choices: ['auto', 'onnx', 'tfjs'] as const,
+      default: 'auto',
+      describe: "Engine of the frozen backbone's forward pass (fine-tuning, eval, predict): onnxruntime-node's native convolutions when it loads (auto), or tfjs",
+    })
     .option('workers', {
       type: 'number',
       describe:

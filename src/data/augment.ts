@@ -161,7 +161,8 @@ export function applyTransform(
   const dy = dir * m10;
   if (identity) {
     for (let k = 0, n = size * size * 3; k < n; k++) dst[o + k] = src[srcOffset + k]! * INV255;
-  } else if (interpolation === 'nearest') {
+  } else if (interpolation === 'nearest' || (m01 === 0 && m10 === 0 && Math.abs(m00) === 1 && m11 === 1 && Number.isInteger(t.tx) && Number.isInteger(t.ty))) {
+    // Nearest sampling (also exact for a pure flip / integer shift, where bilinear weights are 0 or 1).
     for (let y = 0; y < size; y++) {
       const v = y - c;
       let ix = m00 * u0 + m01 * v + c + t.tx;

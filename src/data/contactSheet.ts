@@ -11,6 +11,8 @@ export interface ContactSheetOptions {
   zoom?: number;
   labels?: ArrayLike<number>;
   background?: [number, number, number];
+  /** 256-colour palette PNG (about a third of the size; for documentation figures). */
+  palette?: boolean;
 }
 
 /** RGB pixels of a contact sheet (width, height, data). */
@@ -57,5 +59,7 @@ export function contactSheetRgb(images: readonly (Uint8Array | Float32Array)[], 
 export async function contactSheetPng(images: readonly (Uint8Array | Float32Array)[], size: number, opts: ContactSheetOptions = {}): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
   const { width, height, data } = contactSheetRgb(images, size, opts);
-  return sharp(data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 9, ...(opts.palette ? { palette: true, colours: 256, dither: 0.5 } : {}) })
+    .toBuffer();
 }

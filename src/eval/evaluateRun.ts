@@ -37,6 +37,8 @@ export interface EvaluateOptions {
   batch?: number;
   cacheDir?: string;
   log?: (m: string) => void;
+  /** onnxruntime (auto, when it loads) or tfjs for the forward pass. */
+  engine?: 'auto' | 'onnx' | 'tfjs';
 }
 
 export async function evaluateRun(runDir: string, opts: EvaluateOptions): Promise<{ metrics: EvalMetrics; out: string }> {
@@ -62,7 +64,11 @@ export async function evaluateRun(runDir: string, opts: EvaluateOptions): Promis
           samples: sets.flatMap((s) => s.samples),
           skipped: sets.flatMap((s) => s.skipped),
         };
-  const scored = await scoreImageSet((xs) => run.model.predict(xs) as tf.Tensor2D, set, opts.batch ?? 128);
+  const { createBackboneRunner } = await import('../engine/onnxBackboneRunner.ts');
+  const runner = await createBackboneRunner(run.model, { engine: opts.engine ?? 'auto' });
+  opts.log?.(`inference: ${runner.engine} (${runner.reason})`);
+  const scored = await scoreImageSet(async (xs) => (await runner.predict(xs)) as tf.Tensor2D, set, opts.batch ?? 128);
+  await runner.dispose();
   const metrics = evaluateScores(scored.scores, scored.labels);
   const dsName = datasetNameOf(data === 'synthetic' ? undefined : data);
   const out = opts.out ?? join(runDir, `eval-${opts.split}${dsName === run.config.datasetName ? '' : '-' + dsName}`);
@@ -97,10 +103,12 @@ export interface Prediction {
 }
 
 /** Fake probability per image file (directories are expanded recursively); bad files reported, not fatal. */
-export async function predictFiles(runDir: string, inputs: string[], opts: { batch?: number } = {}): Promise<Prediction[]> {
+export async function predictFiles(runDir: string, inputs: string[], opts: { batch?: number; engine?: 'auto' | 'onnx' | 'tfjs' } = {}): Promise<Prediction[]> {
   const { listImageFiles } = await import('../data/walk.ts');
   const { decodeImage } = await import('../data/decode.ts');
   const run = await loadRun(runDir);
+  const { createBackboneRunner } = await import('../engine/onnxBackboneRunner.ts');
+  const runner = await createBackboneRunner(run.model, { engine: opts.engine ?? 'auto' });
   const size = run.config.inputSize;
   const results: Prediction[] = [];
   const files: string[] = [];
@@ -136,14 +144,16 @@ export async function predictFiles(runDir: string, inputs: string[], opts: { bat
     decoded.forEach((d, k) => {
       for (let j = 0; j < px; j++) f[k * px + j] = d.px[j]! / 255;
     });
-    const probs = tf.tidy(() => run.model.predict(tf.tensor4d(f, [decoded.length, size, size, 3])) as tf.Tensor);
+    const xs = tf.tensor4d(f, [decoded.length, size, size, 3]);
+    const probs = await runner.predict(xs);
     const p = (await probs.data()) as Float32Array;
-    probs.dispose();
+    tf.dispose([xs, probs]);
     decoded.forEach((d, k) => {
       const fake = p[2 * k + 1]!;
       results.push({ path: d.path, fake, label: fake >= 0.5 ? 'fake' : 'real' });
     });
   }
+  await runner.dispose();
   run.model.dispose();
   return results;
 }

@@ -29,6 +29,8 @@ export interface CellOutcome extends CellKey {
 }
 
 export interface ExperimentRunOptions extends RunOptions {
+  /** Gradient worker threads per run (see src/train/parallel/). */
+  workers?: number;
   /** Seeds per cell (--repeat K). */
   repeat?: number;
   /** Only log what would run. */

@@ -14,6 +14,7 @@ import { scoreImageSet } from './scoring.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
+import { createBackboneRunner } from '../engine/onnxBackboneRunner.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
@@ -46,9 +47,18 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       inputSize: config.inputSize,
       seed: config.seed,
     });
-    // The frozen backbone runs once per batch in inference mode; gradients flow only through the heads.
-    const inputsFor = (xs: tf.Tensor4D) => [xs, net.backbone.predict(xs) as tf.Tensor];
-    const predict = (xs: tf.Tensor4D) => net.head.predict(inputsFor(xs)) as tf.Tensor2D;
+    // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on
+    // onnxruntime's native convolutions when available (--engine), else tfjs; gradients flow only
+    // through the heads.
+    const runner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' });
+    opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
+    const inputsFor = async (xs: tf.Tensor4D) => [xs, await runner.predict(xs)];
+    const predict = async (xs: tf.Tensor4D) => {
+      const featureMap = await runner.predict(xs);
+      const probs = net.head.predict([xs, featureMap]) as tf.Tensor2D;
+      featureMap.dispose();
+      return probs;
+    };
     const train = data.sets.finetune!;
     // --workers > 1: each worker runs the frozen backbone and the heads on its batch slice (src/train/parallel/).
     const parallel = await openRunGradients({
@@ -74,7 +84,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await loadBestWeights(run.dir, net.model);
     const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;
-    const test = await evaluateOnTest(run.dir, (xs) => net.model.predict(xs) as tf.Tensor2D, data.sets.test!, config, title);
+    const test = await evaluateOnTest(run.dir, predict, data.sets.test!, config, title);
+    await runner.dispose();
     const out = await finishRun(run, result, test, opts);
     net.model.dispose();
     return out;

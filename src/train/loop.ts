@@ -22,6 +22,12 @@ import { saveCheckpoint, loadCheckpoint, saveBest, hasCheckpoint, type Checkpoin
 import { appendLine, writeFileAtomic } from '../util/atomic.ts';
 import { auroc } from '../eval/metrics.ts';
 
+/**
+ * Image batch → the train model's inputs (finetune: [xs, frozen feature map]). May be async (the
+ * frozen backbone on onnxruntime). Tensors it creates, other than xs, are disposed by the caller.
+ */
+export type InputsFn = (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[] | Promise<tf.Tensor | tf.Tensor[]>;
+
 /** One mini-batch: float images in [0,1] and one-hot labels (column 1 = fake). */
 export interface Batch {
   xs: tf.Tensor4D;
@@ -43,14 +49,15 @@ export type GradientFn = (batch: Batch, randomKey: string) => Promise<{ loss: nu
 /** The in-thread GradientFn: forward in training mode, cross-entropy + L2, tf.variableGrads. */
 export function localGradients(
   trainModel: tf.LayersModel,
-  inputsFor: (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[],
+  inputsFor: InputsFn,
   l2: number,
 ): GradientFn {
   const vars = trainModel.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   return async (batch, randomKey) => {
+    // Inputs first, outside the tape: the frozen backbone may run on onnxruntime (async).
+    const inputs = await inputsFor(batch.xs);
     const { loss, correct, grads } = withSeededMathRandom(randomKey, () =>
       tf.tidy(() => {
-        const inputs = inputsFor(batch.xs);
         let right: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
           const probs = trainModel.apply(inputs, { training: true }) as tf.Tensor2D;
@@ -62,7 +69,7 @@ export function localGradients(
       }),
     );
     const [l, c] = [(await loss.data())[0]!, (await correct.data())[0]!];
-    tf.dispose([loss, correct]);
+    tf.dispose([loss, correct, ...[inputs].flat().filter((t) => t !== batch.xs)]);
     return { loss: l, correct: c, grads };
   };
 }
@@ -94,7 +101,7 @@ export interface TrainLoopOptions {
   /** The run's artefact, checkpointed every epoch (finetune: the whole FDFtNet incl. frozen backbone). */
   artefact: tf.LayersModel;
   /** Turns an image batch into trainModel's inputs (finetune: [xs, frozen feature map]). */
-  inputsFor: (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[];
+  inputsFor: InputsFn;
   batches: EpochBatches;
   /** Steps in one epoch (for the schedule and the progress bar). */
   stepsPerEpoch: number;

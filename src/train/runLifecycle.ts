@@ -30,6 +30,8 @@ export interface RunOptions {
   resumeDir?: string;
   cacheDir?: string;
   tensorboard?: boolean;
+  /** Engine of the frozen backbone's forward pass: onnxruntime when available (auto), or tfjs. */
+  engine?: 'auto' | 'onnx' | 'tfjs';
 }
 
 export interface RunResult {

@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.ts';
 
-/** image batch (float32 in [0,1], [B,S,S,3]) → softmax probabilities [B,2]. */
-export type PredictFn = (xs: tf.Tensor4D) => tf.Tensor2D;
+/** image batch (float32 in [0,1], [B,S,S,3]) → softmax probabilities [B,2] (may be async: onnxruntime). */
+export type PredictFn = (xs: tf.Tensor4D) => tf.Tensor2D | Promise<tf.Tensor2D>;
 
 export interface ScoredSet {
   /** P(fake) per image. */
@@ -32,9 +32,10 @@ export async function scoreImageSet(predict: PredictFn, set: ImageSet, batch = 1
   let lossSum = 0;
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
-    const probs = tf.tidy(() => predict(imagesToTensor(set, start, end)));
+    const xs = imagesToTensor(set, start, end);
+    const probs = await predict(xs);
     const p = (await probs.data()) as Float32Array;
-    probs.dispose();
+    tf.dispose([xs, probs]);
     for (let i = 0; i < end - start; i++) {
       const fake = p[2 * i + 1]!;
       scores[start + i] = fake;

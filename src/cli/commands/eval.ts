@@ -8,6 +8,7 @@ interface EvalArgs extends GlobalOptions {
   out?: string;
   batch: number;
   checkpoints: string;
+  engine: 'auto' | 'onnx' | 'tfjs';
   cacheDir?: string;
 }
 
@@ -22,6 +23,7 @@ export const command: CommandModule<object, EvalArgs> = {
       .option('out', { type: 'string', describe: 'Report directory (default: RUN/eval-<split>[-<dataset>])' })
       .option('batch', { type: 'number', default: 128, describe: 'Inference batch size' })
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
+      .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: 'Inference engine: onnxruntime-node when it loads (auto), or tfjs' })
       .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' }) as never,
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
@@ -38,6 +40,7 @@ export const command: CommandModule<object, EvalArgs> = {
       batch: argv.batch,
       cacheDir: argv.cacheDir,
       log,
+      engine: argv.engine,
     });
     if (argv.json) console.log(JSON.stringify({ run: dir, report: out, metrics }));
     else {

@@ -9,6 +9,8 @@ interface ExperimentArgs extends GlobalOptions {
   dryRun: boolean;
   cacheDir?: string;
   tensorboard: boolean;
+  engine: string;
+  workers?: number;
 }
 
 export const command: CommandModule<object, ExperimentArgs> = {
@@ -23,6 +25,8 @@ export const command: CommandModule<object, ExperimentArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would run, train nothing' })
       .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' })
       .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into each run directory' })
+      .option('workers', { type: 'number', describe: 'Data-parallel gradient worker threads per run (see fdft train --help)' })
+      .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: "Engine of the frozen backbone's forward pass (onnxruntime when available, or tfjs)" })
       .example('$0 experiment experiments/quick.json', 'a small Table 5 + 6 on synthetic faces, minutes on 2 cores')
       .example('$0 experiment experiments/table6.json --repeat 3', 'the FTT ablation with 3 seeds per cell') as never,
   handler: async (argv) => {
@@ -39,7 +43,7 @@ export const command: CommandModule<object, ExperimentArgs> = {
         reporter,
         interrupt,
         cacheDir: argv.cacheDir,
-        tensorboard: argv.tensorboard,
+        tensorboard: argv.tensorboard, engine: argv.engine as 'auto' | 'onnx' | 'tfjs', workers: argv.workers,
         repeat: argv.repeat,
         dryRun: argv.dryRun,
       });

@@ -5,6 +5,7 @@ interface PredictArgs extends GlobalOptions {
   checkpoint: string;
   inputs: string[];
   checkpoints: string;
+  engine: 'auto' | 'onnx' | 'tfjs';
   batch: number;
 }
 
@@ -16,6 +17,7 @@ export const command: CommandModule<object, PredictArgs> = {
       .positional('inputs', { type: 'string', array: true, describe: 'Image files or directories' })
       .option('checkpoint', { type: 'string', demandOption: true, describe: 'Run directory (or its name / unique prefix)' })
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
+      .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: 'Inference engine: onnxruntime-node when it loads (auto), or tfjs' })
       .option('batch', { type: 'number', default: 64, describe: 'Inference batch size' }) as never,
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
@@ -23,7 +25,7 @@ export const command: CommandModule<object, PredictArgs> = {
     const { predictFiles } = await import('../../eval/evaluateRun.ts');
     await initEngine(argv.backend, argv.quiet ? () => {} : (m) => process.stderr.write(m + '\n'));
     const dir = await resolveRunDir(argv.checkpoint, argv.checkpoints);
-    const results = await predictFiles(dir, argv.inputs, { batch: argv.batch });
+    const results = await predictFiles(dir, argv.inputs, { batch: argv.batch, engine: argv.engine });
     if (argv.json) {
       console.log(JSON.stringify(results));
     } else {

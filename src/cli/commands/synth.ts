@@ -24,7 +24,7 @@ export const command: CommandModule<object, SynthArgs> = {
       .option('strength', { type: 'number', default: 1, describe: 'Forgery trace strength: 1 = default; > 1 easier, < 1 harder to detect' })
       .option('format', { type: 'string', choices: ['jpg', 'png'] as const, default: 'jpg' as const, describe: 'File format (jpg: each image keeps its camera JPEG quality)' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'Replace a non-empty output folder' })
-      .option('contact-sheet', { type: 'string', describe: 'Also write a PNG grid of the first 16 real and 16 fake images here' }) as never,
+      .option('contact-sheet', { type: 'string', describe: 'Also write a PNG grid of the first 16 real (green frames) and 16 fake (red frames) images here' }) as never,
   handler: async (argv) => {
     const { synthesizeDataset, renderSyntheticSample } = await import('../../data/synthetic/synthesize.ts');
     const log = argv.quiet || argv.json ? () => {} : (m: string) => process.stderr.write(m);
@@ -47,13 +47,13 @@ export const command: CommandModule<object, SynthArgs> = {
       const n = Math.min(16, r.count);
       const images: Uint8Array[] = [];
       const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        for (const label of [0, 1] as const) {
+      for (const label of [0, 1] as const) {
+        for (let i = 0; i < n; i++) {
           images.push(renderSyntheticSample(r.seed, label, i, r.size, r.strength).rgb);
           labels.push(label);
         }
       }
-      await writeFile(argv.contactSheet, await contactSheetPng(images, r.size, { cols: 8, labels, zoom: r.size < 96 ? 2 : 1 }));
+      await writeFile(argv.contactSheet, await contactSheetPng(images, r.size, { cols: 8, labels, zoom: r.size < 96 ? 2 : 1, palette: true }));
     }
     if (argv.json) console.log(JSON.stringify(r));
     else {

@@ -26,7 +26,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
         reporter,
         interrupt,
         cacheDir: argv.cacheDir as string | undefined,
-        tensorboard: argv.tensorboard !== false,
+        tensorboard: argv.tensorboard !== false, engine: argv.engine as 'auto' | 'onnx' | 'tfjs',
         workers: argv.workers as number | undefined,
       };
       if (!config.backboneWeights) {

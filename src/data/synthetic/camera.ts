@@ -115,22 +115,28 @@ export function develop(r: Raster, cam: CameraParams, rng: Rng): Uint8Array {
     img.blur(cam.blur, 1);
   }
   const out = new Uint8Array(img.data.length);
-  // Gamma through a lookup table over [0, 2).
+  // Gamma through a lookup table over [0, 2] (step 1/128, linear in between).
   const inv = 1 / cam.gamma;
-  const lut = new Float32Array(2049);
-  for (let k = 0; k <= 2048; k++) lut[k] = Math.pow(k / 1024, inv);
+  const lut = new Float32Array(258);
+  for (let k = 0; k <= 257; k++) lut[k] = Math.pow(k / 128, inv);
   // mulberry32, inlined: a small fast PRNG for per-pixel noise, seeded from the image's rng.
   let state = Math.floor(rng() * 2 ** 32) >>> 0;
   const g0 = cam.exposure * cam.gain[0];
   const g1 = cam.exposure * cam.gain[1];
   const g2 = cam.exposure * cam.gain[2];
   const sigma = cam.noise;
-  const top = lut[2048]!;
+  const top = lut[256]!;
   const data = img.data;
   for (let i = 0, n = data.length; i < n; i++) {
     const c = i % 3;
     let v = data[i]! * (c === 0 ? g0 : c === 1 ? g1 : g2);
-    v = v <= 0 ? 0 : v >= 2 ? top : lut[(v * 1024 + 0.5) | 0]!;
+    if (v <= 0) v = 0;
+    else if (v >= 2) v = top;
+    else {
+      const x = v * 128;
+      const k = x | 0;
+      v = lut[k]! + (lut[k + 1]! - lut[k]!) * (x - k);
+    }
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);

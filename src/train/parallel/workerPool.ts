@@ -65,11 +65,10 @@ export interface WorkerStepStats {
   cpuMs?: number;
 }
 
-interface Pending {
-  id: number;
-  resolve: (m: DoneMessage) => void;
-  reject: (e: Error) => void;
-}
+/** A reply awaited from a worker: `ready` after start-up, then `done` for step `id`. */
+type Pending =
+  | { kind: 'ready'; resolve: (m: ReadyMessage) => void; reject: (e: Error) => void }
+  | { kind: 'step'; id: number; resolve: (m: DoneMessage) => void; reject: (e: Error) => void };
 
 /** One worker thread and its reply bookkeeping. */
 class GradientWorker {
@@ -83,7 +82,7 @@ class GradientWorker {
   constructor(readonly index: number, init: WorkerInit) {
     this.thread = new Worker(new URL('./gradientWorker.mjs', import.meta.url), { workerData: init });
     this.ready = new Promise<ReadyMessage>((resolve, reject) => {
-      this.pending = { id: -1, resolve: resolve as never, reject };
+      this.pending = { kind: 'ready', resolve, reject };
     });
     this.ready.catch(() => {}); // observed by createDataParallelGradients
     this.thread.on('message', (m: FromWorker) => this.onMessage(m));
@@ -102,10 +101,10 @@ class GradientWorker {
       return;
     }
     if (!p) return;
-    if (m.type === 'ready' && p.id === -1) {
+    if (m.type === 'ready' && p.kind === 'ready') {
       this.pending = undefined;
-      p.resolve(m as never);
-    } else if (m.type === 'done' && m.id === p.id) {
+      p.resolve(m);
+    } else if (m.type === 'done' && p.kind === 'step' && m.id === p.id) {
       this.pending = undefined;
       this.stats = { numTensors: m.numTensors, cpuMs: m.cpuMs };
       p.resolve(m);
@@ -127,7 +126,7 @@ class GradientWorker {
   step(m: StepMessage): Promise<DoneMessage> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<DoneMessage>((resolve, reject) => {
-      this.pending = { id: m.id, resolve, reject };
+      this.pending = { kind: 'step', id: m.id, resolve, reject };
       this.post(m, [m.xs.buffer as ArrayBuffer, m.ys.buffer as ArrayBuffer]);
     });
   }

@@ -73,6 +73,14 @@ test('sliceSizes cuts a batch into contiguous, near-equal slices', () => {
   assert.deepEqual(sliceSizes(128, 3), [43, 43, 42]);
 });
 
+test('a worker that cannot load the model fails the pool with a named error, not a hang', async () => {
+  await assert.rejects(
+    createDataParallelGradients({ workers: 1, kind: 'pretrain', modelDir: join(work, 'missing'), l2: 0 }),
+    (e: Error) => e instanceof ParallelTrainingError && /gradient worker 0: .*missing/.test(e.message),
+  );
+  await assert.rejects(createDataParallelGradients({ workers: 0, kind: 'pretrain', modelDir: work, l2: 0 }), ParallelTrainingError);
+});
+
 test('BN-free conv net: 2 workers give the in-thread gradients, and 3 training steps the same weights', async () => {
   const l2 = 1e-3;
   const pooled = smallNet(false);
