@@ -98,8 +98,8 @@ async function augmentBench(): Promise<void> {
   const list = Array.from({ length: B }, (_, i) => images.subarray(i * S * S * 3, (i + 1) * S * S * 3));
   const rows: [string, number[], number[]][] = [];
   for (const [name, opts] of [
-    ['paper augmentation, bilinear', PAPER_AUGMENTATION],
-    ['paper augmentation, nearest', { ...PAPER_AUGMENTATION, interpolation: 'nearest' as const }],
+    ['paper augmentation (nearest sampling, default)', PAPER_AUGMENTATION],
+    ['paper augmentation, bilinear sampling (Keras)', { ...PAPER_AUGMENTATION, interpolation: 'bilinear' as const }],
     ['Cutout + flip only', { ...PAPER_AUGMENTATION, translate: 0, rotation: 0, zoom: 0 }],
   ] as const) {
     const aug = new Augmenter(opts);
@@ -118,7 +118,7 @@ async function augmentBench(): Promise<void> {
     rows.push([`${name} (typed arrays)`, wall, cpu]);
   }
   for (const [name, augment] of [
-    ['batchIterator: paper augmentation → xs, ys tensors', PAPER_AUGMENTATION],
+    ['batchIterator: paper augmentation (default) → xs, ys tensors', PAPER_AUGMENTATION],
     ['batchIterator: rescale only (val/test) → tensors', false],
   ] as const) {
     const wall: number[] = [];

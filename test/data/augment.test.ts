@@ -71,27 +71,30 @@ test('flips ~50 %, translation within ±2 px, same seed → identical batch', ()
   assert.ok(Math.abs(flips / N - 0.5) < 0.03, `flip rate ${flips / N}`);
   assert.ok(maxShift <= 2 && maxShift > 1.9);
 
-  // A single bright pixel moves by at most 2 px under translation alone.
-  const only = new Augmenter({ ...NO_AUGMENTATION, translate: 2 });
-  const src = new Uint8Array(S * S * 3);
-  const cx = 15;
-  const cy = 12;
-  src.fill(255, (cy * S + cx) * 3, (cy * S + cx) * 3 + 3);
-  const out = new Float32Array(S * S * 3);
-  const r2 = rngFor('shift');
-  for (let i = 0; i < 300; i++) {
-    const t = only.augmentInto(src, 0, S, r2, out, 0);
-    let m = 0;
-    let mx = 0;
-    let my = 0;
-    for (let p = 0; p < S * S; p++) {
-      m += out[p * 3]!;
-      mx += out[p * 3]! * (p % S);
-      my += out[p * 3]! * Math.floor(p / S);
+  // A single bright pixel moves by at most 2 px under translation alone (both samplings).
+  for (const interpolation of ['bilinear', 'nearest'] as const) {
+    const only = new Augmenter({ ...NO_AUGMENTATION, translate: 2, interpolation });
+    const src = new Uint8Array(S * S * 3);
+    const cx = 15;
+    const cy = 12;
+    src.fill(255, (cy * S + cx) * 3, (cy * S + cx) * 3 + 3);
+    const out = new Float32Array(S * S * 3);
+    const r2 = rngFor('shift', interpolation);
+    for (let i = 0; i < 300; i++) {
+      const t = only.augmentInto(src, 0, S, r2, out, 0);
+      let m = 0;
+      let mx = 0;
+      let my = 0;
+      for (let p = 0; p < S * S; p++) {
+        m += out[p * 3]!;
+        mx += out[p * 3]! * (p % S);
+        my += out[p * 3]! * Math.floor(p / S);
+      }
+      // Output pixel x samples input x + tx: the bright pixel appears at cx - tx (rounded when nearest).
+      const tol = interpolation === 'bilinear' ? 1e-3 : 0.5 + 1e-9;
+      assert.ok(Math.abs(mx / m - (cx - t.tx)) <= tol && Math.abs(my / m - (cy - t.ty)) <= tol, `${interpolation} shift`);
+      assert.ok(Math.abs(mx / m - cx) <= 2 + 1e-9 && Math.abs(my / m - cy) <= 2 + 1e-9);
     }
-    // Output pixel x samples input x + tx: the bright pixel appears at cx - tx.
-    assert.ok(Math.abs(mx / m - (cx - t.tx)) < 1e-3 && Math.abs(my / m - (cy - t.ty)) < 1e-3);
-    assert.ok(Math.abs(mx / m - cx) <= 2 + 1e-9 && Math.abs(my / m - cy) <= 2 + 1e-9);
   }
 
   const images = Array.from({ length: 8 }, (_, i) => patternRgb(S, S, i));

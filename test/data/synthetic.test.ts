@@ -56,14 +56,14 @@ test('synthesizeDataset writes the flat layout (+ manifest) that discoverDataset
   const dir = await mkdtemp(join(tmpdir(), 'fdft-synth-'));
   try {
     const out = join(dir, 'set');
-    const r = await synthesizeDataset({ out, count: 24, seed: 5, workers: 2 });
-    assert.equal(r.count, 24);
-    assert.equal(r.kinds.real, 24);
-    assert.equal(r.kinds.swap + r.kinds.gan + r.kinds['swap+gan'], 24);
-    assert.equal((await readdir(join(out, 'real'))).length, 24);
-    assert.equal((await readdir(join(out, 'fake'))).length, 24);
+    const r = await synthesizeDataset({ out, count: 16, seed: 5, workers: 2 });
+    assert.equal(r.count, 16);
+    assert.equal(r.kinds.real, 16);
+    assert.equal(r.kinds.swap + r.kinds.gan + r.kinds['swap+gan'], 16);
+    assert.equal((await readdir(join(out, 'real'))).length, 16);
+    assert.equal((await readdir(join(out, 'fake'))).length, 16);
     const manifest = JSON.parse(await readFile(join(out, SYNTHETIC_MANIFEST), 'utf8'));
-    assert.equal(manifest.count, 24);
+    assert.equal(manifest.count, 16);
     assert.equal(manifest.layout, 'flat');
     const idx = await discoverDataset(out, { seed: 1 });
     assert.equal(idx.layout, 'flat');
@@ -72,7 +72,7 @@ test('synthesizeDataset writes the flat layout (+ manifest) that discoverDataset
     assert.equal(set.samples.length, idx.splits.test.length);
     // The same seed writes the same pixels (one thread or two).
     const again = join(dir, 'again');
-    await synthesizeDataset({ out: again, count: 24, seed: 5, workers: 1 });
+    await synthesizeDataset({ out: again, count: 16, seed: 5, workers: 1 });
     assert.deepEqual(await readFile(join(again, 'fake', 'fake_00007.jpg')), await readFile(join(out, 'fake', 'fake_00007.jpg')));
     // An existing non-empty folder is not replaced unless asked.
     await assert.rejects(synthesizeDataset({ out, count: 2 }), (e: Error) => e.name === 'DatasetError');

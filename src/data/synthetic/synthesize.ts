@@ -14,7 +14,7 @@ import { ganUpsample, sampleGan, sampleSwap, swapFace } from './forgeries.ts';
 import { Raster } from './raster.ts';
 
 /** Bumped whenever the generator's output changes (invalidates cached default sets). */
-export const SYNTHETIC_VERSION = 1;
+export const SYNTHETIC_VERSION = 2;
 
 export type SyntheticKind = 'real' | 'swap' | 'gan' | 'swap+gan';
 

@@ -54,6 +54,8 @@ export function createBackbone(name: BackboneName | string, opts: BackboneOption
   try {
     features = FEATURES[key](input, seeds);
   } catch (e) {
+    // tfjs reports impossible shapes (input too small) as a ValueError; anything else is not ours to rename.
+    if ((e as Error).name !== 'ValueError') throw e;
     throw new ModelConfigError(`backbone '${key}' cannot be built for ${size}x${size} inputs: ${(e as Error).message}`);
   }
   const shape = features.shape;

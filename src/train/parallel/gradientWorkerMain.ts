@@ -41,7 +41,7 @@ async function loadReplica(): Promise<Replica> {
     const { fdftNetFromModel } = await import('../../models/fdftnet.ts');
     const net = fdftNetFromModel(model);
     trainModel = net.head;
-    inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
+    inputsFor = (xs) => [xs, stepFeatures ?? (net.backbone.predict(xs) as tf.Tensor)];
   }
   return {
     trainVars: trainModel.trainableWeights.map(variableOf),
@@ -53,6 +53,8 @@ async function loadReplica(): Promise<Replica> {
 }
 
 let replica: Replica | undefined;
+/** This step's feature maps when the main thread computed them (see DataParallelOptions.featureMaps). */
+let stepFeatures: tf.Tensor | undefined;
 let weights: Float32Array | undefined;
 let out: Float32Array | undefined;
 
@@ -65,6 +67,7 @@ async function step(m: StepMessage): Promise<void> {
   assignFrom(r.stateVars, r.stateLayout, weights!.subarray(P));
   const [h, w, c] = m.imageShape;
   const batch = { xs: tf.tensor4d(m.xs, [m.n, h, w, c]), ys: tf.tensor2d(m.ys, [m.n, 2]) };
+  stepFeatures = m.featureMap ? tf.tensor(m.featureMap, [m.n, ...m.featureShape!], 'float32') : undefined;
   let loss: number;
   let correct: number;
   try {
@@ -88,7 +91,8 @@ async function step(m: StepMessage): Promise<void> {
       tf.dispose(Object.values(r1.grads));
     }
   } finally {
-    tf.dispose([batch.xs, batch.ys]);
+    tf.dispose([batch.xs, batch.ys, ...(stepFeatures ? [stepFeatures] : [])]);
+    stepFeatures = undefined;
   }
   const cpu1 = threadCpuMs();
   const cpuMs = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;

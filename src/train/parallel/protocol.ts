@@ -46,6 +46,9 @@ export interface StepMessage {
   n: number;
   /** [h, w, c] of one image. */
   imageShape: [number, number, number];
+  /** 'finetune' with main-thread feature maps: the slice's frozen feature maps (transferred) and the shape of one. */
+  featureMap?: Float32Array;
+  featureShape?: number[];
   randomKey: string;
 }
 

@@ -42,6 +42,13 @@ export interface DataParallelOptions {
   l2: number;
   /** tfjs backend of the workers (default: the main thread's). */
   backend?: string;
+  /**
+   * 'finetune' only: computes the frozen feature maps of the whole batch on the main thread (e.g.
+   * on onnxruntime, which is several times faster than wasm and uses every core itself); each
+   * worker then gets its slice of them and runs only the heads. Without it every worker runs the
+   * tfjs backbone on its own slice. The returned tensor is disposed here.
+   */
+  featureMaps?: (xs: tf.Tensor4D) => Promise<tf.Tensor>;
 }
 
 export interface DataParallelGradients {
@@ -127,7 +134,8 @@ class GradientWorker {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<DoneMessage>((resolve, reject) => {
       this.pending = { kind: 'step', id: m.id, resolve, reject };
-      this.post(m, [m.xs.buffer as ArrayBuffer, m.ys.buffer as ArrayBuffer]);
+      const transfer = [m.xs.buffer, m.ys.buffer, ...(m.featureMap ? [m.featureMap.buffer] : [])] as ArrayBuffer[];
+      this.post(m, transfer);
     });
   }
 
@@ -147,6 +155,7 @@ export function sliceSizes(n: number, workers: number): number[] {
 export async function createDataParallelGradients(o: DataParallelOptions): Promise<DataParallelGradients> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new ParallelTrainingError(`workers must be a positive integer, got ${o.workers}`);
   if (o.kind !== 'pretrain' && o.kind !== 'finetune') throw new ParallelTrainingError(`kind must be 'pretrain' or 'finetune', got '${o.kind as string}'`);
+  if (o.featureMaps && o.kind !== 'finetune') throw new ParallelTrainingError("featureMaps needs kind 'finetune' (a frozen backbone)");
   const backend = o.backend ?? engineInfo()?.backend ?? tf.getBackend();
   const pool = Array.from(
     { length: o.workers },
@@ -216,6 +225,17 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
       const xs = (await batch.xs.data()) as Float32Array;
       const ys = (await batch.ys.data()) as Float32Array;
       const per = h * w * c;
+      let features: { data: Float32Array; shape: number[]; per: number } | undefined;
+      if (o.featureMaps) {
+        const fm = await o.featureMaps(batch.xs);
+        try {
+          if (fm.shape[0] !== n) throw new ParallelTrainingError(`featureMaps returned ${fm.shape[0]} feature maps for ${n} images`);
+          const shape = fm.shape.slice(1);
+          features = { data: (await fm.data()) as Float32Array, shape, per: shape.reduce((a, b) => a * b, 1) };
+        } finally {
+          fm.dispose();
+        }
+      }
       const id = ++stepId;
       const sizes = sliceSizes(n, pool.length);
       let start = 0;
@@ -231,6 +251,10 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
             ys: Float32Array.from(ys.subarray(start * 2, (start + size) * 2)),
             n: size,
             imageShape: [h, w, c],
+            ...(features && {
+              featureMap: features.data.slice(start * features.per, (start + size) * features.per),
+              featureShape: features.shape,
+            }),
             randomKey: `${randomKey}:${i}`,
           }),
         );

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../../src/engine/index.ts';
 import { saveModel } from '../../../src/io/fileSystem.ts';
-import { localGradients, type Batch } from '../../../src/train/loop.ts';
+import { localGradients, type Batch, type GradientFn } from '../../../src/train/loop.ts';
 import { createDataParallelGradients, sliceSizes } from '../../../src/train/parallel/workerPool.ts';
 import { ParallelTrainingError } from '../../../src/train/parallel/errors.ts';
 
@@ -171,25 +171,64 @@ test('BatchNormalization: each worker normalises its slice; the moving statistic
   }
 });
 
-test('tiny FDFtNet fine-tunes through 2 workers: loss falls on a fixed batch, no tensor leaks', async () => {
+/**
+ * What a 2-worker step on `head` must give: each half of the batch through localGradients from the
+ * current state (BN on the half), combined n-weighted; the model's weights are left unchanged.
+ */
+async function sliceReference(head: tf.LayersModel, backbone: tf.LayersModel, batch: Batch, key: string) {
+  const before = head.getWeights().map((t) => t.clone());
+  const fn = localGradients(head, (xs) => [xs, backbone.predict(xs) as tf.Tensor], 1e-5);
+  const n = batch.xs.shape[0];
+  const sizes = sliceSizes(n, 2);
+  const sum = new Map<string, Float32Array>();
+  let loss = 0;
+  for (let i = 0, at = 0; i < 2; at += sizes[i]!, i++) {
+    head.setWeights(before);
+    const part = { xs: batch.xs.slice(at, sizes[i]), ys: batch.ys.slice(at, sizes[i]) };
+    const r = await fn(part, `${key}:${i}`);
+    loss += (r.loss * sizes[i]!) / n;
+    for (const [k, g] of Object.entries(r.grads)) {
+      const d = g.dataSync();
+      const acc = sum.get(k) ?? new Float32Array(d.length);
+      d.forEach((v, j) => (acc[j]! += (v * sizes[i]!) / n));
+      sum.set(k, acc);
+    }
+    tf.dispose([...Object.values(r.grads), part.xs, part.ys]);
+  }
+  head.setWeights(before);
+  tf.dispose(before);
+  return { loss, grads: sum };
+}
+
+test('tiny FDFtNet fine-tunes through 2 workers (backbone in the workers, or feature maps from the main thread)', async () => {
   const { createFdftNet } = await import('../../../src/models/fdftnet.ts');
   const net = createFdftNet({ backbone: 'squeezenet', inputSize: 32, M: 1, N: 1, seed: 7 });
   const dir = join(work, 'fdftnet');
   await saveModel(net.model, dir);
+  const batch = tf.tidy(() => ({
+    xs: tf.randomUniform([8, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+    ys: tf.oneHot(tf.tensor1d([0, 1, 0, 1, 1, 0, 1, 0], 'int32'), 2).toFloat() as tf.Tensor2D,
+  }));
+  const optimizer: tf.Optimizer = tf.train.adam(0.01);
+  /** One pooled step, checked against the slice-wise reference from the same state. */
+  const checkedStep = async (gradients: GradientFn, key: string) => {
+    const ref = await sliceReference(net.head, net.backbone, batch, key);
+    const got = await gradients(batch, key);
+    assertClose([got.loss], [ref.loss], 1e-5, 'loss');
+    for (const [k, g] of Object.entries(got.grads)) assertClose(g.dataSync(), ref.grads.get(k)!, 1e-4, `gradient of ${k}`);
+    return got;
+  };
+
   const pool = await createDataParallelGradients({ workers: 2, kind: 'finetune', modelDir: dir, l2: 1e-5 });
   try {
     await assert.rejects(pool.sync(net.model), ParallelTrainingError, 'the whole FDFtNet is not the trained model');
     await pool.sync(net.head);
-    const batch = tf.tidy(() => ({
-      xs: tf.randomUniform([8, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-      ys: tf.oneHot(tf.tensor1d([0, 1, 0, 1, 1, 0, 1, 0], 'int32'), 2).toFloat() as tf.Tensor2D,
-    }));
-    const optimizer: tf.Optimizer = tf.train.adam(0.01);
     const losses: number[] = [];
     const mainTensors: number[] = [];
     const workerTensors: number[][] = [];
     for (let step = 0; step < 4; step++) {
-      const { loss, grads } = await pool.gradients(batch, `fixed:${step}`);
+      const key = `fixed:${step}`;
+      const { loss, grads } = step === 0 ? await checkedStep(pool.gradients, key) : await pool.gradients(batch, key);
       optimizer.applyGradients(grads);
       tf.dispose(Object.values(grads));
       losses.push(loss);
@@ -201,11 +240,33 @@ test('tiny FDFtNet fine-tunes through 2 workers: loss falls on a fixed batch, no
     // Step 1 creates the optimizer's slots; from then on nothing may accumulate.
     assert.deepEqual(mainTensors.slice(1), Array(3).fill(mainTensors[1]), `main-thread tensors ${mainTensors}`);
     assert.deepEqual(workerTensors.slice(1), Array(3).fill(workerTensors[0]), `worker tensors ${JSON.stringify(workerTensors)}`);
-    tf.dispose([batch.xs, batch.ys]);
-    optimizer.dispose();
   } finally {
     await pool.close();
   }
   await assert.rejects(pool.gradients({ xs: tf.zeros([1, 32, 32, 3]), ys: tf.zeros([1, 2]) }, 'k'), ParallelTrainingError, 'closed');
+
+  // The frozen backbone on the main thread (as `fdft train` does with onnxruntime): same gradients.
+  let calls = 0;
+  const featureMaps = async (xs: tf.Tensor4D) => {
+    calls++;
+    return net.backbone.predict(xs) as tf.Tensor;
+  };
+  const fed = await createDataParallelGradients({ workers: 2, kind: 'finetune', modelDir: dir, l2: 1e-5, featureMaps });
+  try {
+    await fed.sync(net.head);
+    const tensors: number[] = [];
+    for (let step = 4; step < 6; step++) {
+      const { grads } = await checkedStep(fed.gradients, `fixed:${step}`);
+      optimizer.applyGradients(grads);
+      tf.dispose(Object.values(grads));
+      tensors.push(tf.memory().numTensors);
+    }
+    assert.equal(calls, 2, 'one featureMaps call per step');
+    assert.equal(tensors[1], tensors[0], 'the feature maps are disposed');
+  } finally {
+    await fed.close();
+  }
+  tf.dispose([batch.xs, batch.ys]);
+  optimizer.dispose();
   net.model.dispose();
 });
