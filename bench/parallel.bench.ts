@@ -14,6 +14,9 @@
  *
  * Env: FDFT_BENCH_BATCHES=32,128  FDFT_BENCH_WORKERS=1,2  FDFT_BENCH_STEPS=3
  *      FDFT_BENCH_KIND=pretrain: the whole Xception classifier instead (all 20.8 M weights trained).
+ *      FDFT_BENCH_BACKBONE_ENGINE=onnx: the frozen backbone on onnxruntime (1 intra-op thread) on the
+ *      main thread, its feature maps sent to the workers (`fdft train` when onnxruntime loads); its
+ *      CPU time counts in the critical path.
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -23,7 +26,8 @@ import { initEngine } from '../src/engine/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
 import { createBackbone } from '../src/models/backbones/index.ts';
 import { saveModel } from '../src/io/fileSystem.ts';
-import { localGradients, type Batch, type GradientFn } from '../src/train/loop.ts';
+import { localGradients, type Batch, type GradientFn, type InputsFn } from '../src/train/loop.ts';
+import { createBackboneRunner, type BackboneRunner } from '../src/engine/onnxBackboneRunner.ts';
 import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
 import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
 import { peakRssMiB } from './peakRss.ts';
@@ -55,18 +59,42 @@ interface Timing {
   criticalCpuMs: number | undefined;
 }
 
+/**
+ * CPU that the step spends off the main thread while the workers wait: onnxruntime's own threads
+ * computing the frozen feature maps (with 1 intra-op thread, its CPU time = its time on an idle core).
+ */
+class OffThreadCpu {
+  ms = 0;
+  reset(): void {
+    this.ms = 0;
+  }
+  /** Runs fn and adds (process CPU − main-thread CPU) during it. */
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const p0 = process.cpuUsage();
+    const m0 = threadCpuMs() ?? 0;
+    try {
+      return await fn();
+    } finally {
+      const p = process.cpuUsage(p0);
+      this.ms += Math.max(0, (p.user + p.system) / 1000 - ((threadCpuMs() ?? 0) - m0));
+    }
+  }
+}
+
 /** Median wall and critical-path CPU ms of `steps` training steps after one warm-up step. */
 async function timeSteps(
   gradients: GradientFn,
   batch: Batch,
   steps: number,
   workerCpu: () => (number | undefined)[],
+  offThread: OffThreadCpu,
 ): Promise<Timing> {
   const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
   const walls: number[] = [];
   const cpus: number[] = [];
   const mains: number[] = [];
   for (let s = 0; s <= steps; s++) {
+    offThread.reset();
     const c0 = threadCpuMs();
     const t0 = performance.now();
     const { grads } = await gradients(batch, `bench:${s}`);
@@ -79,7 +107,7 @@ async function timeSteps(
     const w = workerCpu();
     if (c0 !== undefined && c1 !== undefined && w.every((x) => x !== undefined)) {
       mains.push(c1 - c0);
-      cpus.push(c1 - c0 + Math.max(0, ...(w as number[])));
+      cpus.push(c1 - c0 + offThread.ms + Math.max(0, ...(w as number[])));
     }
   }
   optimizer.dispose();
@@ -93,8 +121,12 @@ export default async function bench(): Promise<void> {
   const workerCounts = listEnv('FDFT_BENCH_WORKERS', '1,2');
   const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
   const kind = process.env.FDFT_BENCH_KIND === 'pretrain' ? 'pretrain' : 'finetune';
+  const backboneEngine = process.env.FDFT_BENCH_BACKBONE_ENGINE === 'onnx' && kind === 'finetune' ? 'onnx' : 'tfjs';
   const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
-  const what = kind === 'pretrain' ? 'Xception classifier, every weight trained (fdft pretrain)' : 'FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train)';
+  const what =
+    kind === 'pretrain'
+      ? 'Xception classifier, every weight trained (fdft pretrain)'
+      : `FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train); frozen backbone on ${backboneEngine === 'onnx' ? 'onnxruntime (1 thread) on the main thread' : 'tfjs in each thread'}`;
   console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
   console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
   console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
@@ -103,7 +135,10 @@ export default async function bench(): Promise<void> {
   // classifier trained (`fdft pretrain`; 20.8 M weights and gradients cross threads every step).
   let artefact: tf.LayersModel;
   let trainModel: tf.LayersModel;
-  let inputsFor: (xs: tf.Tensor4D) => tf.Tensor | tf.Tensor[];
+  let inputsFor: InputsFn;
+  let featureMaps: ((xs: tf.Tensor4D) => Promise<tf.Tensor>) | undefined;
+  let runner: BackboneRunner | undefined;
+  const offThread = new OffThreadCpu();
   if (kind === 'pretrain') {
     artefact = trainModel = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
     inputsFor = (xs) => xs;
@@ -111,6 +146,12 @@ export default async function bench(): Promise<void> {
     const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
     [artefact, trainModel] = [net.model, net.head];
     inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
+    if (backboneEngine === 'onnx') {
+      // As `fdft train` with onnxruntime: feature maps on the main thread, heads in the workers.
+      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', threads: 1 }));
+      featureMaps = (xs) => offThread.measure(() => r.predict(xs));
+      inputsFor = async (xs) => [xs, await featureMaps!(xs)];
+    }
   }
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-bench-parallel-'));
   await saveModel(artefact, dir);
@@ -128,7 +169,7 @@ export default async function bench(): Promise<void> {
         gradients = localGradients(trainModel, inputsFor, 1e-5);
       } else {
         const t0 = performance.now();
-        const pool = await createDataParallelGradients({ workers, kind, modelDir: dir, l2: 1e-5 });
+        const pool = await createDataParallelGradients({ workers, kind, modelDir: dir, l2: 1e-5, featureMaps });
         await pool.sync(trainModel);
         startup.set(workers, performance.now() - t0);
         gradients = pool.gradients;
@@ -140,7 +181,7 @@ export default async function bench(): Promise<void> {
           progress(`batch ${b}, ${workers} worker(s)`);
           const batch = fixedBatch(b);
           try {
-            results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu));
+            results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu, offThread));
           } catch (e) {
             results.set(`${workers}:${b}`, { error: `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, wallMs: NaN, mainCpuMs: undefined, criticalCpuMs: undefined });
           }
@@ -174,5 +215,6 @@ export default async function bench(): Promise<void> {
   }
   console.log(`\npool start-up (threads + tsx + tfjs/wasm + model load, once per run): ${[...startup].map(([w, ms]) => `${w} workers ${f(ms)}`).join(', ') || '—'}`);
   console.log(`peak RSS (main + workers, one process): ${peakRssMiB().toFixed(0)} MiB; load average at end: ${load()}`);
+  await runner?.dispose();
   artefact.dispose();
 }

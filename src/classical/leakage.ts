@@ -48,7 +48,10 @@ export function checkLeakage(header: FeatureHeader, rows?: ArrayLike<number>): L
   }
   const where = t.runConfig ? ` (${t.runConfig}, ${t.split} split)` : t.dataRoot ? ` (${t.dataRoot})` : '';
   if (overlap === 0) {
-    return { status: 'clean', overlap, checked, trainedOnCount: hashes.size, examples, message: `no overlap between the ${checked} images and the extractor's ${hashes.size} training images${where}` };
+    const message = hashes.size === 0
+      ? `the extractor was trained on none of these images (${t.note ?? 'no training images recorded'})`
+      : `no overlap between the ${checked} images and the extractor's ${hashes.size} training images${where}`;
+    return { status: 'clean', overlap, checked, trainedOnCount: hashes.size, examples, message };
   }
   return {
     status: 'leak',

@@ -58,7 +58,7 @@ function compileGroupBy(groupBy: string | RegExp | undefined): RegExp | undefine
 }
 
 /** Samples of one folder holding real/ and fake/, and what was skipped there. */
-async function readClassFolders(dir: string, root: string, opts: DiscoverOptions, where: string) {
+async function readClassFolders(dir: string, opts: DiscoverOptions, where: string) {
   const sub = await subdirs(dir);
   const samples: Sample[] = [];
   const skipped: SkippedFile[] = [];
@@ -123,7 +123,7 @@ export async function discoverDataset(root: string, opts: DiscoverOptions = {}):
     for (const name of SPLIT_NAMES) {
       const dir = splitDirs.get(name);
       if (!dir) continue;
-      const r = await readClassFolders(dir, absRoot, opts, `${name} split`);
+      const r = await readClassFolders(dir, opts, `${name} split`);
       splits[name] = r.samples;
       skipped.push(...r.skipped);
       ungrouped += assignGroups(r.samples, absRoot, re);
@@ -154,7 +154,7 @@ export async function discoverDataset(root: string, opts: DiscoverOptions = {}):
   } else if (top.has('real') || top.has('fake')) {
     layout = 'flat';
     finetuneSource = 'split';
-    const r = await readClassFolders(absRoot, absRoot, opts, 'dataset');
+    const r = await readClassFolders(absRoot, opts, 'dataset');
     skipped.push(...r.skipped);
     ungrouped = assignGroups(r.samples, absRoot, re);
     splits = splitSamples(r.samples, opts.split, seed);

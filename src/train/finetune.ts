@@ -60,10 +60,12 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       return probs;
     };
     const train = data.sets.finetune!;
-    // --workers > 1: each worker runs the frozen backbone and the heads on its batch slice (src/train/parallel/).
+    // --workers > 1: each worker runs the heads on its batch slice (src/train/parallel/); the frozen
+    // backbone runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
       workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
+      featureMaps: runner.engine === 'onnx' ? (xs) => runner.predict(xs) : undefined,
     });
     const result = await trainLoop({
       config,

@@ -6,7 +6,11 @@ import { batchIndices, batchIterator, imageSetTensors, stepsPerEpoch, type Batch
 import type { ImageSource } from '../../src/data/imageSource.ts';
 import type { ImageSet } from '../../src/data/types.ts';
 import { PAPER_AUGMENTATION } from '../../src/data/augment.ts';
-import { patternRgb } from './badCorpus.ts';
+import { patternRgb, writeJpeg } from './badCorpus.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageLoader, loadImages } from '../../src/data/loader.ts';
 
 before(async () => {
   await initEngine('cpu', () => {});
@@ -127,6 +131,41 @@ test('bad batch options are named errors', async () => {
   await assert.rejects(run({ batchSize: 0 }), (e: Error) => e.name === 'DataOptionsError');
   await assert.rejects(run({ batchSize: 4, remainder: 'drop' }), (e: Error) => e.name === 'DataOptionsError');
   await assert.rejects(run({ batchSize: 2, stepsPerEpoch: 0 }), (e: Error) => e.name === 'DataOptionsError');
+});
+
+test('batchIterator over a streaming ImageLoader (worker thread) gives the batches of the decoded set', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fdft-batches-'));
+  try {
+    const samples = [];
+    for (let i = 0; i < 9; i++) {
+      const path = join(dir, `${i}.jpg`);
+      if (i === 4) await writeFile(path, 'broken');
+      else await writeJpeg(path, 24, 24, i);
+      samples.push({ path, label: (i % 2) as 0 | 1 });
+    }
+    const loader = new ImageLoader(samples, { size: S });
+    const opts = { batchSize: 4, seed: 1, epoch: 2, augment: PAPER_AUGMENTATION };
+    const streamed = await collect(loader, opts);
+    await loader.close();
+    assert.equal(streamed.flatMap((b) => b.indices).length, 8);
+    assert.equal(streamed.reduce((n, b) => n + b.missing, 0), 1);
+    // Same batches (indices, pixels, augmentation) as from the fully decoded images.
+    const set = await loadImages(samples, { size: S });
+    const bytes = S * S * 3;
+    const decoded: ImageSource = {
+      size: S,
+      length: samples.length,
+      samples,
+      label: (i) => samples[i]!.label,
+      image: (i) => {
+        const j = set.samples.findIndex((s) => s.path === samples[i]!.path);
+        return j < 0 ? null : set.images.subarray(j * bytes, (j + 1) * bytes);
+      },
+    };
+    assert.deepEqual(streamed, await collect(decoded, opts));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 export type { Batch };

@@ -38,3 +38,17 @@ test('gradients: d hswish/dx = (2x + 3)/6 on (-3, 3), 0 below, 1 above', () => {
   const want = [0, (2 * -1 + 3) / 6, (2 * 0.5 + 3) / 6, 1];
   Array.from(g.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `${i}: ${v} vs ${want[i]}`));
 });
+
+test('the hand-written gradients equal autograd of the formulas (including at ±3)', () => {
+  const x = tf.concat([tf.tensor1d([-3, 3, -3.0001, 2.9999, 0]), tf.randomUniform([200], -6, 6, 'float32', 5)]);
+  const dy = tf.randomNormal([205], 0, 1, 'float32', 6);
+  const pairs: Array<[(t: tf.Tensor) => tf.Tensor, (t: tf.Tensor) => tf.Tensor]> = [
+    [(t) => new HardSigmoid().apply(t) as tf.Tensor, (t) => tf.div(tf.relu6(tf.add(t, 3)), 6)],
+    [(t) => new HardSwish().apply(t) as tf.Tensor, (t) => tf.mul(t, tf.div(tf.relu6(tf.add(t, 3)), 6))],
+  ];
+  for (const [ours, formula] of pairs) {
+    const a = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ours(t), dy)))(x).dataSync();
+    const b = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(formula(t), dy)))(x).dataSync();
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-6, `x=${x.dataSync()[i]}: ${v} vs ${b[i]}`));
+  }
+});

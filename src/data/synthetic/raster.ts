@@ -81,22 +81,38 @@ export class Raster {
     const yb = Math.min(this.height - 1, Math.ceil(cy + ext));
     const shader = typeof color === 'function' ? color : undefined;
     const c: RGB = shader ? [0, 0, 0] : (color as RGB);
+    // Pixels beyond the soft edge are skipped before any square root.
+    const outer = 1 + (0.5 * soft) / Math.min(rx, ry);
+    const outer2 = outer * outer;
+    const irx = 1 / rx;
+    const iry = 1 / ry;
+    const irx2 = irx * irx;
+    const iry2 = iry * iry;
+    const isoft = 1 / soft;
+    const d = this.data;
+    const W = this.width;
     for (let y = ya; y <= yb; y++) {
+      const dy = y + 0.5 - cy;
       for (let x = xa; x <= xb; x++) {
         const dx = x + 0.5 - cx;
-        const dy = y + 0.5 - cy;
-        const u = (dx * cos + dy * sin) / rx;
-        const v = (-dx * sin + dy * cos) / ry;
-        const r = Math.sqrt(u * u + v * v);
-        // Distance to the edge in px, first-order: (r - 1) / |∇r|.
-        const g = r > 1e-6 ? Math.sqrt((u / rx) ** 2 + (v / ry) ** 2) / r : 1 / Math.min(rx, ry);
-        const dist = (r - 1) / g;
-        let a = 0.5 - dist / soft;
+        const u = (dx * cos + dy * sin) * irx;
+        const v = (dy * cos - dx * sin) * iry;
+        const r2 = u * u + v * v;
+        if (r2 >= outer2) continue;
+        const r = Math.sqrt(r2);
+        // Distance to the edge in px, first-order: (r - 1) / |∇r|, |∇r| = sqrt(u²/rx² + v²/ry²) / r.
+        const g = r > 1e-6 ? Math.sqrt(u * u * irx2 + v * v * iry2) / r : Math.max(irx, iry);
+        let a = 0.5 - ((r - 1) / g) * isoft;
         if (a <= 0) continue;
         if (a > 1) a = 1;
         if (opts.clip) a *= opts.clip(x, y);
+        a *= alpha;
+        if (a <= 0) continue;
         if (shader) shader(u, v, c);
-        this.blend(x, y, c, a * alpha);
+        const o = (y * W + x) * 3;
+        d[o] = d[o]! + (c[0] - d[o]!) * a;
+        d[o + 1] = d[o + 1]! + (c[1] - d[o + 1]!) * a;
+        d[o + 2] = d[o + 2]! + (c[2] - d[o + 2]!) * a;
       }
     }
   }
@@ -133,7 +149,9 @@ export class Raster {
           const vy = by - ay;
           const len2 = vx * vx + vy * vy || 1e-9;
           const t = Math.min(1, Math.max(0, ((px - ax) * vx + (py - ay) * vy) / len2));
-          const d = Math.hypot(px - ax - t * vx, py - ay - t * vy);
+          const ex = px - ax - t * vx;
+          const ey = py - ay - t * vy;
+          const d = Math.sqrt(ex * ex + ey * ey);
           if (d < best) {
             best = d;
             along = (s + t) / nSeg;

@@ -14,7 +14,7 @@ import { ganUpsample, sampleGan, sampleSwap, swapFace } from './forgeries.ts';
 import { Raster } from './raster.ts';
 
 /** Bumped whenever the generator's output changes (invalidates cached default sets). */
-export const SYNTHETIC_VERSION = 2;
+export const SYNTHETIC_VERSION = 3;
 
 export type SyntheticKind = 'real' | 'swap' | 'gan' | 'swap+gan';
 
@@ -64,7 +64,7 @@ export interface SynthesizeOptions {
   format?: 'jpg' | 'png';
   /** Forgery trace strength (1 = default; > 1 easier, < 1 harder to detect). */
   strength?: number;
-  /** Worker threads rendering in parallel. Default: one per core (1 below 200 images per class). */
+  /** Threads rendering in parallel (this one + workers). Default: one per core (1 below 200 images per class). */
   workers?: number;
   /** Replace an existing non-empty output folder. Default false. */
   overwrite?: boolean;
@@ -137,13 +137,16 @@ export async function writeSyntheticRange(o: RangeOptions): Promise<Record<Synth
   return kinds;
 }
 
-/** Renders on `workers` worker threads (contiguous index ranges), reporting progress. */
-async function writeParallel(base: Omit<RangeOptions, 'from' | 'to' | 'onImage'>, count: number, workers: number, onImage: () => void) {
+/** Renders on `threads` threads: the first index range here, the others on worker threads. */
+async function writeParallel(base: Omit<RangeOptions, 'from' | 'to' | 'onImage'>, count: number, threads: number, onImage: () => void) {
   const { Worker } = await import('node:worker_threads');
   const kinds: Record<SyntheticKind, number> = { real: 0, swap: 0, gan: 0, 'swap+gan': 0 };
-  const per = Math.ceil(count / workers);
+  const add = (k: Record<SyntheticKind, number>) => {
+    for (const key of Object.keys(kinds) as SyntheticKind[]) kinds[key] += k[key];
+  };
+  const per = Math.ceil(count / threads);
   const jobs: Promise<void>[] = [];
-  for (let w = 0; w < workers; w++) {
+  for (let w = 1; w < threads; w++) {
     const from = w * per;
     const to = Math.min(count, from + per);
     if (from >= to) break;
@@ -154,13 +157,14 @@ async function writeParallel(base: Omit<RangeOptions, 'from' | 'to' | 'onImage'>
         });
         worker.on('message', (m: { done?: number; kinds?: Record<SyntheticKind, number> }) => {
           for (let i = 0; i < (m.done ?? 0); i++) onImage();
-          if (m.kinds) for (const k of Object.keys(kinds) as SyntheticKind[]) kinds[k] += m.kinds[k];
+          if (m.kinds) add(m.kinds);
         });
         worker.on('error', reject);
         worker.on('exit', (code) => (code === 0 ? resolveJob() : reject(new Error(`synthesis worker exited with code ${code}`))));
       }),
     );
   }
+  jobs.push(writeSyntheticRange({ ...base, from: 0, to: Math.min(count, per), onImage }).then(add));
   await Promise.all(jobs);
   return kinds;
 }

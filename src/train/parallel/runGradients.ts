@@ -58,6 +58,8 @@ export interface OpenRunGradientsOptions {
   l2: number;
   batch: number;
   workers?: number;
+  /** Finetune: frozen feature maps computed on the main thread (onnxruntime); see DataParallelOptions. */
+  featureMaps?: (xs: tf.Tensor4D) => Promise<tf.Tensor>;
   log: (msg: string) => void;
 }
 
@@ -77,14 +79,15 @@ export async function openRunGradients(o: OpenRunGradientsOptions): Promise<RunG
   const t0 = performance.now();
   try {
     await saveModel(o.artefact, dir);
-    const pool = await createDataParallelGradients({ workers, kind: o.kind, modelDir: dir, l2: o.l2, backend });
+    const pool = await createDataParallelGradients({ workers, kind: o.kind, modelDir: dir, l2: o.l2, backend, featureMaps: o.featureMaps });
     try {
       await pool.sync(o.trainModel);
     } catch (e) {
       await pool.close();
       throw e;
     }
-    o.log(`data-parallel: ${workers} gradient workers (${backend}), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const where = o.featureMaps ? ', frozen feature maps from the main thread' : '';
+    o.log(`data-parallel: ${workers} gradient workers (${backend}${where}), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return {
       workers,
       gradients: pool.gradients,

@@ -22,6 +22,10 @@
  * slightly differently with W workers than with one; nets without it match to rounding.
  *
  * Randomness (dropout): worker i runs its slice under `withSeededMathRandom('<step key>:i')`.
+ *
+ * Fine-tuning: each worker runs the frozen backbone (inference mode) on its slice, unless
+ * `featureMaps` is given: then the main thread computes the whole batch's feature maps (onnxruntime)
+ * and ships each worker its slice with the images.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
