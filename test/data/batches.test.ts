@@ -136,7 +136,7 @@ test('bad batch options are named errors', async () => {
 test('batchIterator over a streaming ImageLoader (worker thread) gives the batches of the decoded set', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fdft-batches-'));
   try {
-    const samples = [];
+    const samples: { path: string; label: 0 | 1 }[] = [];
     for (let i = 0; i < 9; i++) {
       const path = join(dir, `${i}.jpg`);
       if (i === 4) await writeFile(path, 'broken');
