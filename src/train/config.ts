@@ -99,5 +99,5 @@ export const PAPER_PRETRAIN = {
  * `--preset quick`: the README's main job on the embedded synthetic data, sized to finish in
  * minutes on 2 cores. Explicit options still win.
  */
-export const QUICK_PRETRAIN = { epochs: 4, stepsPerEpoch: 25, batch: 32, patience: 4 } as const;
-export const QUICK_TRAIN = { epochs: 8, stepsPerEpoch: 16, batch: 32, patience: 8, lr: 0.05 } as const;
+export const QUICK_PRETRAIN = { epochs: 3, stepsPerEpoch: 20, batch: 32, patience: 3 } as const;
+export const QUICK_TRAIN = { epochs: 5, stepsPerEpoch: 10, batch: 32, patience: 5, lr: 0.05 } as const;
