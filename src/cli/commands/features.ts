@@ -73,7 +73,7 @@ export const command: CommandModule<object, FeaturesArgs> = {
       },
     });
     const t = r.header.extractor.trainedOn;
-    const trained = t.hashes ? `${t.hashes.length} training images recorded (${t.source})` : `training images unknown (${t.note ?? t.source})`;
+    const trained = t.hashes ? `${t.hashes.length} training images recorded (${t.source}${t.note ? ': ' + t.note : ''})` : `training images unknown (${t.note ?? t.source})`;
     if (argv.json) console.log(JSON.stringify({ out: r.out, rows: r.rows, cols: r.cols, skipped: r.skipped, seconds: r.seconds, extractor: { ...r.header.extractor, trainedOn: { source: t.source, count: t.hashes?.length, note: t.note } } }));
     else console.log(`${r.out}: ${r.rows} images × ${r.cols} features (${r.skipped} skipped) in ${r.seconds.toFixed(1)} s; ${trained}`);
   },
