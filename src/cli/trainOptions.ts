@@ -47,6 +47,8 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
     .option('momentum', { type: 'number', describe: 'SGD momentum (paper: 0.9)' })
     .option('schedule', { type: 'string', choices: ['cosine', 'constant'] as const, describe: `Learning-rate schedule (paper: ${command === 'train' ? 'cosine to 0' : 'constant'})` })
     .option('patience', { type: 'number', describe: `Early stopping: epochs without val-loss improvement (paper: ${command === 'train' ? 20 : PAPER_PRETRAIN.patience})` })
+    .option('bn-momentum', { type: 'number', describe: 'BatchNormalization momentum of the trained layers (paper/Keras: 0.99; quick preset: 0.9 so the statistics settle in a short run)' })
+    .option('precise-bn', { type: 'number', describe: 'Precise BatchNorm: recompute BN statistics from this many training images before each validation (default 1024; quick preset 256; 0 = off, as Keras)' })
     .option('seed', { type: 'number', describe: 'Seed of splits, initialisation, shuffling and augmentation (default 1)' })
     .option('augment', { type: 'boolean', describe: 'Data augmentation (--no-augment turns it off)' })
     .option('translate', { type: 'number', describe: 'Random translation ±px (paper: 2)' })
@@ -125,6 +127,8 @@ export function resolveTrainConfig(command: 'pretrain' | 'train', argv: RawArgs)
     momentum: p('momentum', base.momentum),
     schedule: p('schedule', base.schedule),
     patience: p('patience', base.patience),
+    bnMomentum: p('bnMomentum', base.bnMomentum),
+    preciseBn: p('preciseBn', base.preciseBn),
     augment: augmentOn
       ? {
           translate: p('translate', PAPER_AUGMENT.translate),
@@ -155,6 +159,8 @@ export function validateConfig(c: TrainConfig): void {
     positiveInt('N', c.N);
   }
   if (!(c.lr > 0)) throw new ConfigError(`--lr must be > 0, got ${c.lr}`);
+  if (!(c.bnMomentum >= 0 && c.bnMomentum < 1)) throw new ConfigError(`--bn-momentum must be in [0, 1), got ${c.bnMomentum}`);
+  if (!(Number.isInteger(c.preciseBn) && c.preciseBn >= 0)) throw new ConfigError(`--precise-bn must be a whole number of images ≥ 0, got ${c.preciseBn}`);
   if (!(c.patience >= 1)) throw new ConfigError(`--patience must be ≥ 1, got ${c.patience}`);
   if (c.groupBy) {
     try {

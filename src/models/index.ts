@@ -20,3 +20,4 @@ export {
   regularizationLoss,
 } from './fdftnet.ts';
 export { ModelConfigError } from './errors.ts';
+export { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from './batchNormMomentum.ts';

@@ -6,14 +6,16 @@
 import type { TrainConfig } from './config.ts';
 import type { EpochBatches } from './loop.ts';
 import type { ImageSet } from '../data/types.ts';
+import type { ImageSource } from '../data/imageSource.ts';
+import { asImageSource } from '../data/imageSource.ts';
 import { batchIterator, stepsPerEpoch } from '../data/batches.ts';
 import { Augmenter } from '../data/augment.ts';
 
-export function stepsPerEpochFor(set: ImageSet, config: Pick<TrainConfig, 'batch' | 'stepsPerEpoch'>): number {
-  return stepsPerEpoch(set.labels.length, { batchSize: config.batch, stepsPerEpoch: config.stepsPerEpoch ?? undefined });
+export function stepsPerEpochFor(set: ImageSet | ImageSource, config: Pick<TrainConfig, 'batch' | 'stepsPerEpoch'>): number {
+  return stepsPerEpoch(asImageSource(set).length, { batchSize: config.batch, stepsPerEpoch: config.stepsPerEpoch ?? undefined });
 }
 
-export function makeEpochBatches(set: ImageSet, config: Pick<TrainConfig, 'batch' | 'stepsPerEpoch' | 'seed' | 'augment'>): EpochBatches {
+export function makeEpochBatches(set: ImageSet | ImageSource, config: Pick<TrainConfig, 'batch' | 'stepsPerEpoch' | 'seed' | 'augment'>): EpochBatches {
   const a = config.augment;
   const anyAugment = a.translate > 0 || a.rotation > 0 || a.zoom > 0 || a.hflip || a.cutoutAlpha > 0;
   const augmenter = anyAugment ? new Augmenter({ ...a }) : undefined;
@@ -26,5 +28,28 @@ export function makeEpochBatches(set: ImageSet, config: Pick<TrainConfig, 'batch
       augment: augmenter ?? false,
       stepsPerEpoch: config.stepsPerEpoch ?? undefined,
       fromStep,
+    });
+}
+
+/**
+ * The precise-BN batches of an epoch (see preciseBatchNorm.ts): `config.preciseBn` training images,
+ * not augmented, in an order of their own drawn from (seed, epoch); undefined when it is off.
+ */
+export function makePreciseBnBatches(
+  set: ImageSet | ImageSource,
+  config: Pick<TrainConfig, 'batch' | 'seed' | 'preciseBn'>,
+): EpochBatches | undefined {
+  const images = config.preciseBn ?? 0;
+  if (images <= 0) return undefined;
+  const n = asImageSource(set).length;
+  const batchSize = Math.min(config.batch, images, n);
+  return (epoch) =>
+    batchIterator(set, {
+      batchSize,
+      seed: config.seed + 0x5eed,
+      epoch,
+      shuffle: true,
+      augment: false,
+      stepsPerEpoch: Math.ceil(Math.min(images, n) / batchSize),
     });
 }

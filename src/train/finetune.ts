@@ -8,13 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { loadRunData } from './runData.ts';
-import { makeEpochBatches, stepsPerEpochFor } from './epochBatches.ts';
+import { openTrainingData, type TrainingData } from './runData.ts';
+import { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } from './epochBatches.ts';
 import { scoreImageSet } from './scoring.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
 import { createBackboneRunner } from '../engine/onnxBackboneRunner.ts';
+import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
@@ -30,12 +31,15 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
   if (!config.backboneWeights) throw new RunError('fine-tuning needs a pretrained backbone (config.backboneWeights)');
   const { createFdftNet } = await import('../models/fdftnet.ts');
   const run = await startRun('train', config, opts);
+  let opened: TrainingData | undefined;
   try {
-    const data = await loadRunData(config, ['finetune', 'val', 'test'], {
+    // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
+    const data = await openTrainingData(config, 'finetune', {
       cacheDir: opts.cacheDir,
       log: opts.reporter.log.bind(opts.reporter),
       summaryPath: join(run.dir, 'dataset-summary.json'),
     });
+    opened = data;
     const pretrained = await loadPretrainedBackbone(config.backboneWeights);
     const net = createFdftNet({
       backbone: pretrained,
@@ -47,6 +51,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       inputSize: config.inputSize,
       seed: config.seed,
     });
+    // Only the heads train; the frozen backbone keeps its pretrained statistics (inference mode).
+    setBatchNormMomentum(net.head, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on
     // onnxruntime's native convolutions when available (--engine), else tfjs; gradients flow only
     // through the heads.
@@ -59,7 +65,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       featureMap.dispose();
       return probs;
     };
-    const train = data.sets.finetune!;
+    const train = data.train;
     // --workers > 1: each worker runs the heads on its batch slice (src/train/parallel/); the frozen
     // backbone runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
@@ -75,7 +81,12 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       inputsFor,
       batches: makeEpochBatches(train, config),
       stepsPerEpoch: stepsPerEpochFor(train, config),
-      validation: { score: () => scoreImageSet(predict, data.sets.val!, config.batch) },
+      validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
+      preciseBn: makePreciseBnBatches(train, config),
+      checkData: () => {
+        const e = data.failure();
+        if (e) throw e;
+      },
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       extraScalars: () => attentionGammas(net.model),
@@ -83,15 +94,20 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
     }).finally(() => parallel.close());
-    if (result.interrupted) return await finishRun(run, result, undefined, opts);
+    if (result.interrupted) {
+      await data.close();
+      return await finishRun(run, result, undefined, opts);
+    }
+    await data.complete(); // dataset summary with the decoded counts, beside the run
     await loadBestWeights(run.dir, net.model);
     const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;
-    const test = await evaluateOnTest(run.dir, predict, data.sets.test!, config, title);
+    const test = await evaluateOnTest(run.dir, predict, await data.set('test'), config, title);
     await runner.dispose();
     const out = await finishRun(run, result, test, opts);
     net.model.dispose();
     return out;
   } catch (e) {
+    await opened?.close();
     await run.fail(e as Error);
     throw e;
   }

@@ -21,6 +21,7 @@ import type { TensorBoardWriter } from './tensorboard.ts';
 import { saveCheckpoint, loadCheckpoint, saveBest, hasCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { appendLine, writeFileAtomic } from '../util/atomic.ts';
 import { auroc } from '../eval/metrics.ts';
+import { recomputeBatchNormStatistics } from './preciseBatchNorm.ts';
 
 /**
  * Image batch → the train model's inputs (finetune: [xs, frozen feature map]). May be async (the
@@ -116,6 +117,10 @@ export interface TrainLoopOptions {
   resume?: boolean;
   /** Gradient executor (default: localGradients on this thread). */
   gradients?: GradientFn;
+  /** Precise-BN batches of an epoch (makePreciseBnBatches); the BN statistics are recomputed before validation. */
+  preciseBn?: EpochBatches;
+  /** Stops the run (throws) when the data can no longer be trusted, e.g. a class turned out undecodable. Checked every step. */
+  checkData?: () => void;
 }
 
 export interface TrainLoopResult {
@@ -204,6 +209,14 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     const priorSeconds = partial?.seconds ?? 0;
     let lr = lrAt(state.globalStep);
     for await (const batch of o.batches(epoch, step)) {
+      if (o.checkData) {
+        try {
+          o.checkData();
+        } catch (e) {
+          tf.dispose([batch.xs, batch.ys]);
+          throw e;
+        }
+      }
       lr = lrAt(state.globalStep);
       setOptimizerLearningRate(optimizer, lr);
       const n = batch.xs.shape[0];
@@ -236,6 +249,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       break;
     }
     const trainSeconds = priorSeconds + (performance.now() - t0) / 1000;
+    if (o.preciseBn) await recomputeBatchNormStatistics(trainModel, o.inputsFor, o.preciseBn(epoch), `${config.seed}:precise-bn:${epoch}`);
     const val = await o.validation.score();
     const seconds = priorSeconds + (performance.now() - t0) / 1000;
     const record: EpochRecord = {

@@ -7,25 +7,30 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { loadRunData } from './runData.ts';
-import { makeEpochBatches, stepsPerEpochFor } from './epochBatches.ts';
+import { openTrainingData, type TrainingData } from './runData.ts';
+import { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } from './epochBatches.ts';
 import { scoreImageSet } from './scoring.ts';
 import { startRun, finishRun, evaluateOnTest, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
+import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
 export async function runPretrain(config: TrainConfig, opts: RunOptions & ParallelRunOptions): Promise<RunResult> {
   const { createBackbone } = await import('../models/backbones/index.ts');
   const run = await startRun('pretrain', config, opts);
+  let opened: TrainingData | undefined;
   try {
-    const data = await loadRunData(config, ['train', 'val', 'test'], {
+    // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
+    const data = await openTrainingData(config, 'train', {
       cacheDir: opts.cacheDir,
       log: opts.reporter.log.bind(opts.reporter),
       summaryPath: join(run.dir, 'dataset-summary.json'),
     });
+    opened = data;
     const model = createBackbone(config.backbone as never, { inputSize: config.inputSize, includeTop: true, seed: config.seed });
+    setBatchNormMomentum(model, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     const predict = (xs: tf.Tensor4D) => model.predict(xs) as tf.Tensor2D;
-    const train = data.sets.train!;
+    const train = data.train;
     const stepsPerEpoch = stepsPerEpochFor(train, config);
     // --workers > 1: gradients of batch slices on worker threads (src/train/parallel/).
     const parallel = await openRunGradients({
@@ -40,20 +45,30 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       inputsFor: (xs) => xs,
       batches: makeEpochBatches(train, config),
       stepsPerEpoch,
-      validation: { score: () => scoreImageSet(predict, data.sets.val!, config.batch) },
+      validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
+      preciseBn: makePreciseBnBatches(train, config),
+      checkData: () => {
+        const e = data.failure();
+        if (e) throw e;
+      },
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       interrupted: opts.interrupt?.requested,
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
     }).finally(() => parallel.close());
-    if (result.interrupted) return await finishRun(run, result, undefined, opts);
+    if (result.interrupted) {
+      await data.close();
+      return await finishRun(run, result, undefined, opts);
+    }
+    await data.complete(); // dataset summary with the decoded counts, beside the run
     await loadBestWeights(run.dir, model); // early stopping restores the best epoch
-    const test = await evaluateOnTest(run.dir, predict, data.sets.test!, config, `Baseline ${config.backbone} on ${config.datasetName} (test)`);
+    const test = await evaluateOnTest(run.dir, predict, await data.set('test'), config, `Baseline ${config.backbone} on ${config.datasetName} (test)`);
     const out = await finishRun(run, result, test, opts);
     model.dispose();
     return out;
   } catch (e) {
+    await opened?.close();
     await run.fail(e as Error);
     throw e;
   }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import type { DatasetIndex, ImageSet, SplitName } from '../data/types.ts';
 import { DatasetError } from '../data/errors.ts';
+import type { ImageLoader } from '../data/loader.ts';
 
 export interface RunData {
   root: string;
@@ -56,4 +57,84 @@ export async function loadRunData(
   if (opts.summaryPath) await writeDatasetSummary(opts.summaryPath, summary);
   log(formatDatasetSummary(summary, { maxSkipped: 5 }));
   return { root, index, sets };
+}
+
+/**
+ * The data of a training run, decoding in the background: the training split streams through an
+ * `ImageLoader` (a worker thread decodes, the batches it needs next first) so the first step runs
+ * as soon as its 32–128 images are ready instead of after the whole split; val and test decode
+ * alongside and are awaited only when first scored. Later runs read the decode cache.
+ */
+export interface TrainingData {
+  root: string;
+  index: DatasetIndex;
+  /** The training split (train or finetune) as a streaming source for `makeEpochBatches`. */
+  train: ImageLoader;
+  /** A fully decoded evaluation split (resolves when its decoding has finished). */
+  set(split: 'val' | 'test'): Promise<ImageSet>;
+  /**
+   * The error that stops the run when decoding left a class of the training split with no usable
+   * image (DatasetError naming the folder), or undefined. Checked before every batch.
+   */
+  failure(): Error | undefined;
+  /** Resolves when every split is decoded and the dataset summary is written and logged. */
+  complete(): Promise<void>;
+  /** Stops any decoding still running (interrupted or failed runs). */
+  close(): Promise<void>;
+}
+
+export async function openTrainingData(
+  config: Pick<TrainConfig, 'data' | 'seed' | 'groupBy' | 'inputSize' | 'fit'>,
+  trainSplit: 'train' | 'finetune',
+  opts: { cacheDir?: string; log?: (m: string) => void; summaryPath?: string } = {},
+): Promise<TrainingData> {
+  const log = opts.log ?? (() => {});
+  const { discoverDataset } = await import('../data/discover.ts');
+  const { ImageLoader, assertBothClasses } = await import('../data/loader.ts');
+  const { summarizeDataset, writeDatasetSummary, formatDatasetSummary } = await import('../data/summary.ts');
+  const root = await resolveDataRoot(config.data, log);
+  const index = await discoverDataset(root, { seed: config.seed, groupBy: config.groupBy });
+  log(formatDatasetSummary(summarizeDataset(index), { maxSkipped: 5 }));
+  const splits = [trainSplit, 'val', 'test'] as const;
+  for (const split of splits) {
+    if (index.splits[split].length === 0) throw new DatasetError(`the ${split} split of ${root} is empty`);
+  }
+  const loadOpts = { size: config.inputSize, fit: config.fit, cacheDir: opts.cacheDir ?? join(process.cwd(), DEFAULT_CACHE_DIR) };
+  const loaders = {
+    [trainSplit]: new ImageLoader(index.splits[trainSplit], loadOpts),
+    val: new ImageLoader(index.splits.val, loadOpts),
+    test: new ImageLoader(index.splits.test, loadOpts),
+  } as Record<(typeof splits)[number], ImageLoader>;
+  // Each split once decoded, checked to hold both classes.
+  const decoded = {} as Record<(typeof splits)[number], Promise<ImageSet>>;
+  for (const split of splits) {
+    decoded[split] = loaders[split].result().then((set) => {
+      assertBothClasses(set, index.splits[split], `the ${split} split of ${root}`);
+      return set;
+    });
+    // Handled where it is awaited (set(), complete()); this keeps an early failure from being an
+    // unhandled rejection, which tfjs-backend-wasm's emscripten handler turns into a crash.
+    decoded[split].catch(() => {});
+  }
+  let trainFailure: Error | undefined;
+  decoded[trainSplit].catch((e: Error) => (trainFailure = e));
+  let completed: Promise<void> | undefined;
+  return {
+    root,
+    index,
+    train: loaders[trainSplit],
+    set: (split) => decoded[split],
+    failure: () => trainFailure,
+    complete: () =>
+      (completed ??= (async () => {
+        const sets = Object.fromEntries(await Promise.all(splits.map(async (s) => [s, await decoded[s]] as const)));
+        const summary = summarizeDataset(index, sets);
+        if (opts.summaryPath) await writeDatasetSummary(opts.summaryPath, summary);
+        const decodeSkips = summary.skipped.total - index.summary.skipped.total;
+        log(`decoded every split${decodeSkips ? `; ${decodeSkips} file(s) could not be decoded and were skipped:\n${formatDatasetSummary(summary, { maxSkipped: 5 })}` : ' (no undecodable file)'}`);
+      })()),
+    close: async () => {
+      await Promise.all(splits.map((s) => loaders[s].close()));
+    },
+  };
 }
