@@ -8,9 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { openTrainingData, type TrainingData } from './runData.ts';
-import { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } from './epochBatches.ts';
-import { scoreImageSet } from './scoring.ts';
+import { dataLoopOptions, openTrainingData, type TrainingData } from './runData.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
@@ -65,7 +63,6 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       featureMap.dispose();
       return probs;
     };
-    const train = data.train;
     // --workers > 1: each worker runs the heads on its batch slice (src/train/parallel/); the frozen
     // backbone runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
@@ -79,14 +76,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       trainModel: net.head,
       artefact: net.model,
       inputsFor,
-      batches: makeEpochBatches(train, config),
-      stepsPerEpoch: stepsPerEpochFor(train, config),
-      validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
-      preciseBn: makePreciseBnBatches(train, config),
-      checkData: () => {
-        const e = data.failure();
-        if (e) throw e;
-      },
+      ...(await dataLoopOptions(data, config, predict)),
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       extraScalars: () => attentionGammas(net.model),

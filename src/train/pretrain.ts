@@ -7,9 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { openTrainingData, type TrainingData } from './runData.ts';
-import { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } from './epochBatches.ts';
-import { scoreImageSet } from './scoring.ts';
+import { dataLoopOptions, openTrainingData, type TrainingData } from './runData.ts';
 import { startRun, finishRun, evaluateOnTest, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
@@ -30,8 +28,6 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
     const model = createBackbone(config.backbone as never, { inputSize: config.inputSize, includeTop: true, seed: config.seed });
     setBatchNormMomentum(model, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     const predict = (xs: tf.Tensor4D) => model.predict(xs) as tf.Tensor2D;
-    const train = data.train;
-    const stepsPerEpoch = stepsPerEpochFor(train, config);
     // --workers > 1: gradients of batch slices on worker threads (src/train/parallel/).
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: config.batch,
@@ -43,14 +39,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       trainModel: model,
       artefact: model,
       inputsFor: (xs) => xs,
-      batches: makeEpochBatches(train, config),
-      stepsPerEpoch,
-      validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
-      preciseBn: makePreciseBnBatches(train, config),
-      checkData: () => {
-        const e = data.failure();
-        if (e) throw e;
-      },
+      ...(await dataLoopOptions(data, config, predict)),
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       interrupted: opts.interrupt?.requested,

@@ -8,6 +8,7 @@ import type { TrainConfig } from './config.ts';
 import type { DatasetIndex, ImageSet, SplitName } from '../data/types.ts';
 import { DatasetError } from '../data/errors.ts';
 import type { ImageLoader } from '../data/loader.ts';
+import type { PredictFn } from './scoring.ts';
 
 export interface RunData {
   root: string;
@@ -135,6 +136,25 @@ export async function openTrainingData(
       })()),
     close: async () => {
       await Promise.all(splits.map((s) => loaders[s].close()));
+    },
+  };
+}
+
+/**
+ * The `trainLoop` options a run's data provides: the epoch's augmented batches, steps per epoch,
+ * validation scoring, the precise-BN batches and the per-step check that decoding found both classes.
+ */
+export async function dataLoopOptions(data: TrainingData, config: TrainConfig, predict: PredictFn) {
+  const { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } = await import('./epochBatches.ts');
+  const { scoreImageSet } = await import('./scoring.ts');
+  return {
+    batches: makeEpochBatches(data.train, config),
+    stepsPerEpoch: stepsPerEpochFor(data.train, config),
+    validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
+    preciseBn: makePreciseBnBatches(data.train, config),
+    checkData: () => {
+      const failure = data.failure();
+      if (failure) throw failure;
     },
   };
 }
