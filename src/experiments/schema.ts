@@ -69,7 +69,6 @@ const optionBag = {
     hflip: { type: 'boolean' },
     cutoutAlpha: { type: 'integer', minimum: 0 },
     cutoutBeta: { type: 'integer', minimum: 1 },
-    maxTrainImages: { type: 'integer', minimum: 2 },
   },
 } as const;
 
