@@ -47,7 +47,7 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
     .option('momentum', { type: 'number', describe: 'SGD momentum (paper: 0.9)' })
     .option('schedule', { type: 'string', choices: ['cosine', 'constant'] as const, describe: `Learning-rate schedule (paper: ${command === 'train' ? 'cosine to 0' : 'constant'})` })
     .option('patience', { type: 'number', describe: `Early stopping: epochs without val-loss improvement (paper: ${command === 'train' ? 20 : PAPER_PRETRAIN.patience})` })
-    .option('bn-momentum', { type: 'number', describe: 'BatchNormalization momentum of the trained layers (paper/Keras: 0.99; quick preset: 0.9 so the statistics settle in a short run)' })
+    .option('bn-momentum', { type: 'number', describe: 'BatchNormalization momentum of the trained layers (paper/Keras: 0.99); matters only with --precise-bn 0' })
     .option('precise-bn', { type: 'number', describe: 'Precise BatchNorm: recompute BN statistics from this many training images before each validation (default 1024; quick preset 256; 0 = off, as Keras)' })
     .option('seed', { type: 'number', describe: 'Seed of splits, initialisation, shuffling and augmentation (default 1)' })
     .option('augment', { type: 'boolean', describe: 'Data augmentation (--no-augment turns it off)' })

@@ -67,10 +67,14 @@ export function endsEarly(buf: Uint8Array): boolean {
   return false;
 }
 
-function reasonFor(buf: Uint8Array, message: string): string {
-  if (endsEarly(buf)) return 'truncated';
+/**
+ * The ImageDecodeError for a sharp failure. A file that ends early gets our own detail text: libvips'
+ * message comes from an error buffer shared by every concurrent decode, so it varies from run to run.
+ */
+function decodeFailure(buf: Uint8Array, message: string): ImageDecodeError {
+  if (endsEarly(buf)) return new ImageDecodeError('truncated', 'the file ends before the image does (no JPEG EOI marker / PNG IEND chunk)');
   const r = sharpErrorReason(message);
-  return r === 'decode-error' && /treated as error/i.test(message) ? 'corrupt' : r;
+  return new ImageDecodeError(r === 'decode-error' && /treated as error/i.test(message) ? 'corrupt' : r, firstLine(message));
 }
 
 function firstLine(message: string): string {
@@ -109,8 +113,7 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
     }
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
-    const msg = (e as Error).message;
-    throw new ImageDecodeError(reasonFor(buf, msg), firstLine(msg));
+    throw decodeFailure(buf, (e as Error).message);
   }
   if (Math.min(width, height) < minSide) {
     throw new ImageDecodeError('too-small', `${width}x${height} px is below the ${minSide} px minimum side`);
@@ -130,7 +133,6 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
-    const msg = (e as Error).message;
-    throw new ImageDecodeError(reasonFor(buf, msg), firstLine(msg));
+    throw decodeFailure(buf, (e as Error).message);
   }
 }

@@ -36,6 +36,11 @@ function defaultConcurrency(): number {
   return Math.max(4, 2 * availableParallelism());
 }
 
+/** What decoding a list of samples gave: the usable ones (indices into it) and the skipped ones. */
+export interface DecodeOutcome extends Pick<ImageSet, 'labels' | 'samples' | 'skipped'> {
+  ok: number[];
+}
+
 /** Streaming decoder of a list of samples; an ImageSource for batchIterator. */
 export class ImageLoader implements ImageSource {
   readonly size: number;
@@ -200,24 +205,36 @@ export class ImageLoader implements ImageSource {
     else this.scheduler?.prioritize(indices);
   }
 
+  /**
+   * Resolves when every image is decoded or skipped: which samples are usable and why the others
+   * were skipped, without copying any pixels (a training run serves its images from the loader).
+   */
+  async outcome(): Promise<DecodeOutcome> {
+    await this.settled();
+    return this.collectOutcome();
+  }
+
   /** Resolves when every image is decoded or skipped, with the usable ones packed in an ImageSet. */
   async result(): Promise<ImageSet> {
+    await this.settled();
+    const { ok, labels, samples, skipped } = this.collectOutcome();
+    const images = new Uint8Array(ok.length * this.bytes);
+    ok.forEach((src, dst) => images.set(this.pixels.subarray(src * this.bytes, (src + 1) * this.bytes), dst * this.bytes));
+    return { size: this.size, images, labels, samples, skipped };
+  }
+
+  private async settled(): Promise<void> {
     this.awaitingAll = true;
     this.refresh();
     await this.allDone;
     this.awaitingAll = false;
+  }
+
+  private collectOutcome(): DecodeOutcome {
     const ok: number[] = [];
     for (let i = 0; i < this.length; i++) if (Atomics.load(this.status, i) === OK) ok.push(i);
-    const images = new Uint8Array(ok.length * this.bytes);
-    ok.forEach((src, dst) => images.set(this.pixels.subarray(src * this.bytes, (src + 1) * this.bytes), dst * this.bytes));
     const skipped = [...this.skips.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return {
-      size: this.size,
-      images,
-      labels: Uint8Array.from(ok, (i) => this.labels[i]!),
-      samples: ok.map((i) => this.samples[i]!),
-      skipped,
-    };
+    return { ok, labels: Uint8Array.from(ok, (i) => this.labels[i]!), samples: ok.map((i) => this.samples[i]!), skipped };
   }
 
   /** Stops decoding (e.g. training ended early); pending images stay pending. */
@@ -257,7 +274,7 @@ function commonFolder(paths: string[]): string {
  * Stops a run whose decoded set lacks a class: DatasetError naming the class folder and why its
  * files were skipped. `requested` are the samples that were asked for (to name the folder).
  */
-export function assertBothClasses(set: ImageSet, requested: readonly Sample[], what = 'dataset'): void {
+export function assertBothClasses(set: Pick<ImageSet, 'labels' | 'skipped'>, requested: readonly Sample[], what = 'dataset'): void {
   for (const label of [0, 1] as const) {
     if (set.labels.includes(label)) continue;
     const cls = label === 0 ? 'real' : 'fake';

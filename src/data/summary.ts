@@ -38,7 +38,7 @@ export interface SummaryMeta {
  * The summary of a discovered dataset, with decoded counts and the files the decoder skipped
  * (truncated, not-an-image, too-large …) when the decoded splits are passed.
  */
-export function summarizeDataset(index: DatasetIndex, loaded?: Partial<Record<SplitName, ImageSet>>): DatasetSummary {
+export function summarizeDataset(index: DatasetIndex, loaded?: Partial<Record<SplitName, Pick<ImageSet, 'samples' | 'skipped'>>>): DatasetSummary {
   const base = structuredClone(index.summary);
   if (!loaded) return base;
   const decoded: Partial<Record<SplitName, ClassCounts>> = {};

@@ -67,8 +67,7 @@ export async function evaluateRun(runDir: string, opts: EvaluateOptions): Promis
   const { createBackboneRunner } = await import('../engine/onnxBackboneRunner.ts');
   const runner = await createBackboneRunner(run.model, { engine: opts.engine ?? 'auto' });
   opts.log?.(`inference: ${runner.engine} (${runner.reason})`);
-  const scored = await scoreImageSet(async (xs) => (await runner.predict(xs)) as tf.Tensor2D, set, opts.batch ?? 128);
-  await runner.dispose();
+  const scored = await scoreImageSet(async (xs) => (await runner.predict(xs)) as tf.Tensor2D, set, opts.batch ?? 128).finally(() => runner.dispose());
   const metrics = evaluateScores(scored.scores, scored.labels);
   const dsName = datasetNameOf(data === 'synthetic' ? undefined : data);
   const out = opts.out ?? join(runDir, `eval-${opts.split}${dsName === run.config.datasetName ? '' : '-' + dsName}`);

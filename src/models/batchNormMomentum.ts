@@ -6,7 +6,7 @@
  * authors ran, over hundreds of epochs) they need ~500 steps to forget their initial values (mean 0,
  * variance 1); a short run of 50 steps leaves them 60 % at the initial values and inference collapses
  * to one class. A lower momentum (0.9) forgets faster; the training loop's precise-BN pass
-(src/train/preciseBatchNorm.ts) recomputes the statistics outright.
+ * (src/train/preciseBatchNorm.ts) recomputes the statistics outright.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigError } from './errors.ts';

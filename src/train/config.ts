@@ -52,9 +52,9 @@ export interface TrainConfig {
   /** Early stopping on val loss (paper 20). */
   patience: number;
   /**
-   * BatchNormalization momentum of the trained layers (Keras' 0.99, which the paper ran; the quick
-   * preset uses 0.9 so the moving statistics settle within its few steps — see
-   * src/models/batchNormMomentum.ts). Absent in run.json files written before it existed = 0.99.
+   * BatchNormalization momentum of the trained layers (Keras' 0.99, which the paper ran). It only
+   * matters with `preciseBn: 0`: otherwise the statistics are recomputed before each validation.
+   * Absent in run.json files written before it existed = 0.99.
    */
   bnMomentum: number;
   /**

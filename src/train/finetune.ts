@@ -8,11 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { dataLoopOptions, openTrainingData, type TrainingData } from './runData.ts';
+import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
-import { createBackboneRunner } from '../engine/onnxBackboneRunner.ts';
+import { createBackboneRunner, type BackboneRunner } from '../engine/onnxBackboneRunner.ts';
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 
@@ -30,14 +30,10 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
   const { createFdftNet } = await import('../models/fdftnet.ts');
   const run = await startRun('train', config, opts);
   let opened: TrainingData | undefined;
+  let backboneRunner: BackboneRunner | undefined;
   try {
     // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
-    const data = await openTrainingData(config, 'finetune', {
-      cacheDir: opts.cacheDir,
-      log: opts.reporter.log.bind(opts.reporter),
-      summaryPath: join(run.dir, 'dataset-summary.json'),
-    });
-    opened = data;
+    const data = (opened = await openRunTrainingData(run.dir, config, 'finetune', opts));
     const pretrained = await loadPretrainedBackbone(config.backboneWeights);
     const net = createFdftNet({
       backbone: pretrained,
@@ -54,7 +50,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on
     // onnxruntime's native convolutions when available (--engine), else tfjs; gradients flow only
     // through the heads.
-    const runner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' });
+    const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
     const inputsFor = async (xs: tf.Tensor4D) => [xs, await runner.predict(xs)];
     const predict = async (xs: tf.Tensor4D) => {
@@ -84,21 +80,19 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
     }).finally(() => parallel.close());
-    if (result.interrupted) {
-      await data.close();
-      return await finishRun(run, result, undefined, opts);
-    }
+    if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await data.complete(); // dataset summary with the decoded counts, beside the run
     await loadBestWeights(run.dir, net.model);
     const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;
     const test = await evaluateOnTest(run.dir, predict, await data.set('test'), config, title);
-    await runner.dispose();
     const out = await finishRun(run, result, test, opts);
     net.model.dispose();
     return out;
   } catch (e) {
-    await opened?.close();
     await run.fail(e as Error);
     throw e;
+  } finally {
+    await opened?.close(); // decoding still running after an interrupt or a failure
+    await backboneRunner?.dispose();
   }
 }

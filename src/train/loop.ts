@@ -119,8 +119,6 @@ export interface TrainLoopOptions {
   gradients?: GradientFn;
   /** Precise-BN batches of an epoch (makePreciseBnBatches); the BN statistics are recomputed before validation. */
   preciseBn?: EpochBatches;
-  /** Stops the run (throws) when the data can no longer be trusted, e.g. a class turned out undecodable. Checked every step. */
-  checkData?: () => void;
 }
 
 export interface TrainLoopResult {
@@ -209,14 +207,6 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     const priorSeconds = partial?.seconds ?? 0;
     let lr = lrAt(state.globalStep);
     for await (const batch of o.batches(epoch, step)) {
-      if (o.checkData) {
-        try {
-          o.checkData();
-        } catch (e) {
-          tf.dispose([batch.xs, batch.ys]);
-          throw e;
-        }
-      }
       lr = lrAt(state.globalStep);
       setOptimizerLearningRate(optimizer, lr);
       const n = batch.xs.shape[0];

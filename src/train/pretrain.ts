@@ -4,10 +4,9 @@
  * "baseline" rows of Table 5, whose test metrics are written beside the checkpoint.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
-import { dataLoopOptions, openTrainingData, type TrainingData } from './runData.ts';
+import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
 import { startRun, finishRun, evaluateOnTest, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
@@ -19,12 +18,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
   let opened: TrainingData | undefined;
   try {
     // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
-    const data = await openTrainingData(config, 'train', {
-      cacheDir: opts.cacheDir,
-      log: opts.reporter.log.bind(opts.reporter),
-      summaryPath: join(run.dir, 'dataset-summary.json'),
-    });
-    opened = data;
+    const data = (opened = await openRunTrainingData(run.dir, config, 'train', opts));
     const model = createBackbone(config.backbone as never, { inputSize: config.inputSize, includeTop: true, seed: config.seed });
     setBatchNormMomentum(model, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     const predict = (xs: tf.Tensor4D) => model.predict(xs) as tf.Tensor2D;
@@ -46,10 +40,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
     }).finally(() => parallel.close());
-    if (result.interrupted) {
-      await data.close();
-      return await finishRun(run, result, undefined, opts);
-    }
+    if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await data.complete(); // dataset summary with the decoded counts, beside the run
     await loadBestWeights(run.dir, model); // early stopping restores the best epoch
     const test = await evaluateOnTest(run.dir, predict, await data.set('test'), config, `Baseline ${config.backbone} on ${config.datasetName} (test)`);
@@ -57,8 +48,9 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
     model.dispose();
     return out;
   } catch (e) {
-    await opened?.close();
     await run.fail(e as Error);
     throw e;
+  } finally {
+    await opened?.close(); // decoding still running after an interrupt or a failure
   }
 }

@@ -9,6 +9,7 @@ import type { DatasetIndex, ImageSet, SplitName } from '../data/types.ts';
 import { DatasetError } from '../data/errors.ts';
 import type { ImageLoader } from '../data/loader.ts';
 import type { PredictFn } from './scoring.ts';
+import type { EpochBatches } from './loop.ts';
 
 export interface RunData {
   root: string;
@@ -25,33 +26,39 @@ export async function resolveDataRoot(data: string, log: (m: string) => void = (
   return defaultDatasetDir({ log });
 }
 
+/** Discovers and splits the dataset a config names; each of `splits` must hold files. */
+async function discoverRunDataset(
+  config: Pick<TrainConfig, 'data' | 'seed' | 'groupBy'>,
+  splits: readonly SplitName[],
+  log: (m: string) => void,
+): Promise<{ root: string; index: DatasetIndex }> {
+  const { discoverDataset } = await import('../data/discover.ts');
+  const root = await resolveDataRoot(config.data, log);
+  const index = await discoverDataset(root, { seed: config.seed, groupBy: config.groupBy });
+  for (const split of splits) {
+    if (index.splits[split].length === 0) throw new DatasetError(`the ${split} split of ${root} is empty`);
+  }
+  return { root, index };
+}
+
+function loadOptions(config: Pick<TrainConfig, 'inputSize' | 'fit'>, cacheDir: string | undefined) {
+  return { size: config.inputSize, fit: config.fit, cacheDir: cacheDir ?? join(process.cwd(), DEFAULT_CACHE_DIR) };
+}
+
+/** Decodes `splits` completely before returning (evaluation); training uses `openTrainingData`. */
 export async function loadRunData(
   config: Pick<TrainConfig, 'data' | 'seed' | 'groupBy' | 'inputSize' | 'fit'>,
   splits: SplitName[],
   opts: { cacheDir?: string; log?: (m: string) => void; summaryPath?: string } = {},
 ): Promise<RunData> {
   const log = opts.log ?? (() => {});
-  const { discoverDataset } = await import('../data/discover.ts');
-  const { loadImages } = await import('../data/loader.ts');
+  const { loadImages, assertBothClasses } = await import('../data/loader.ts');
   const { summarizeDataset, writeDatasetSummary, formatDatasetSummary } = await import('../data/summary.ts');
-  const root = await resolveDataRoot(config.data, log);
-  const index = await discoverDataset(root, { seed: config.seed, groupBy: config.groupBy });
+  const { root, index } = await discoverRunDataset(config, splits, log);
   const sets: Partial<Record<SplitName, ImageSet>> = {};
   for (const split of splits) {
-    const samples = index.splits[split];
-    if (samples.length === 0) throw new DatasetError(`the ${split} split of ${root} is empty`);
-    const set = await loadImages(samples, {
-      size: config.inputSize,
-      fit: config.fit,
-      cacheDir: opts.cacheDir ?? join(process.cwd(), DEFAULT_CACHE_DIR),
-    });
-    for (const label of [0, 1] as const) {
-      if (!set.labels.some((l) => l === label)) {
-        throw new DatasetError(
-          `no usable ${label === 0 ? 'real' : 'fake'} image in the ${split} split of ${root} (${set.skipped.length} skipped: see the dataset summary)`,
-        );
-      }
-    }
+    const set = await loadImages(index.splits[split], loadOptions(config, opts.cacheDir));
+    assertBothClasses(set, index.splits[split], `the ${split} split of ${root}`);
     sets[split] = set;
   }
   const summary = summarizeDataset(index, sets);
@@ -75,7 +82,7 @@ export interface TrainingData {
   set(split: 'val' | 'test'): Promise<ImageSet>;
   /**
    * The error that stops the run when decoding left a class of the training split with no usable
-   * image (DatasetError naming the folder), or undefined. Checked before every batch.
+   * image (DatasetError naming the folder), or undefined (see dataLoopOptions).
    */
   failure(): Error | undefined;
   /** Resolves when every split is decoded and the dataset summary is written and logged. */
@@ -90,71 +97,94 @@ export async function openTrainingData(
   opts: { cacheDir?: string; log?: (m: string) => void; summaryPath?: string } = {},
 ): Promise<TrainingData> {
   const log = opts.log ?? (() => {});
-  const { discoverDataset } = await import('../data/discover.ts');
   const { ImageLoader, assertBothClasses } = await import('../data/loader.ts');
   const { summarizeDataset, writeDatasetSummary, formatDatasetSummary } = await import('../data/summary.ts');
-  const root = await resolveDataRoot(config.data, log);
-  const index = await discoverDataset(root, { seed: config.seed, groupBy: config.groupBy });
-  log(formatDatasetSummary(summarizeDataset(index), { maxSkipped: 5 }));
   const splits = [trainSplit, 'val', 'test'] as const;
-  for (const split of splits) {
-    if (index.splits[split].length === 0) throw new DatasetError(`the ${split} split of ${root} is empty`);
-  }
-  const loadOpts = { size: config.inputSize, fit: config.fit, cacheDir: opts.cacheDir ?? join(process.cwd(), DEFAULT_CACHE_DIR) };
-  const loaders = {
-    [trainSplit]: new ImageLoader(index.splits[trainSplit], loadOpts),
-    val: new ImageLoader(index.splits.val, loadOpts),
-    test: new ImageLoader(index.splits.test, loadOpts),
-  } as Record<(typeof splits)[number], ImageLoader>;
-  // Each split once decoded, checked to hold both classes.
-  const decoded = {} as Record<(typeof splits)[number], Promise<ImageSet>>;
-  for (const split of splits) {
-    decoded[split] = loaders[split].result().then((set) => {
+  const { root, index } = await discoverRunDataset(config, splits, log);
+  log(formatDatasetSummary(summarizeDataset(index), { maxSkipped: 5 }));
+  const loader = (split: SplitName) => new ImageLoader(index.splits[split], loadOptions(config, opts.cacheDir));
+  const train = loader(trainSplit);
+  const val = loader('val');
+  const test = loader('test');
+  const checked = <T extends Pick<ImageSet, 'labels' | 'skipped'>>(split: SplitName, p: Promise<T>): Promise<T> => {
+    const out = p.then((set) => {
       assertBothClasses(set, index.splits[split], `the ${split} split of ${root}`);
       return set;
     });
     // Handled where it is awaited (set(), complete()); this keeps an early failure from being an
     // unhandled rejection, which tfjs-backend-wasm's emscripten handler turns into a crash.
-    decoded[split].catch(() => {});
-  }
+    out.catch(() => {});
+    return out;
+  };
+  // The training split is served by its loader: its outcome (no pixel copy) is enough for the checks.
+  const trainOutcome = checked(trainSplit, train.outcome());
+  const evalSets = { val: checked('val', val.result()), test: checked('test', test.result()) };
   let trainFailure: Error | undefined;
-  decoded[trainSplit].catch((e: Error) => (trainFailure = e));
+  trainOutcome.catch((e: Error) => (trainFailure = e));
   let completed: Promise<void> | undefined;
   return {
     root,
     index,
-    train: loaders[trainSplit],
-    set: (split) => decoded[split],
+    train,
+    set: (split) => evalSets[split],
     failure: () => trainFailure,
     complete: () =>
       (completed ??= (async () => {
-        const sets = Object.fromEntries(await Promise.all(splits.map(async (s) => [s, await decoded[s]] as const)));
-        const summary = summarizeDataset(index, sets);
+        const [t, v, te] = await Promise.all([trainOutcome, evalSets.val, evalSets.test]);
+        const summary = summarizeDataset(index, { [trainSplit]: t, val: v, test: te });
         if (opts.summaryPath) await writeDatasetSummary(opts.summaryPath, summary);
         const decodeSkips = summary.skipped.total - index.summary.skipped.total;
         log(`decoded every split${decodeSkips ? `; ${decodeSkips} file(s) could not be decoded and were skipped:\n${formatDatasetSummary(summary, { maxSkipped: 5 })}` : ' (no undecodable file)'}`);
       })()),
     close: async () => {
-      await Promise.all(splits.map((s) => loaders[s].close()));
+      await Promise.all([train, val, test].map((l) => l.close()));
     },
   };
 }
 
+/** `openTrainingData` for a run: its decode cache, its log, and dataset-summary.json in its directory. */
+export function openRunTrainingData(
+  runDir: string,
+  config: Pick<TrainConfig, 'data' | 'seed' | 'groupBy' | 'inputSize' | 'fit'>,
+  trainSplit: 'train' | 'finetune',
+  opts: { cacheDir?: string; reporter: { log(m: string): void } },
+): Promise<TrainingData> {
+  return openTrainingData(config, trainSplit, {
+    cacheDir: opts.cacheDir,
+    log: (m) => opts.reporter.log(m),
+    summaryPath: join(runDir, 'dataset-summary.json'),
+  });
+}
+
 /**
- * The `trainLoop` options a run's data provides: the epoch's augmented batches, steps per epoch,
- * validation scoring, the precise-BN batches and the per-step check that decoding found both classes.
+ * The epoch's batches, stopped with the data's failure (e.g. a class found undecodable while the
+ * run was already training) at the next batch.
+ */
+function stopOnFailure(batches: EpochBatches, failure: () => Error | undefined): EpochBatches {
+  return async function* (epoch, fromStep) {
+    for await (const batch of batches(epoch, fromStep)) {
+      const e = failure();
+      if (e) {
+        batch.xs.dispose();
+        batch.ys.dispose();
+        throw e;
+      }
+      yield batch;
+    }
+  };
+}
+
+/**
+ * The `trainLoop` options a run's data provides: the epoch's augmented batches (stopped if decoding
+ * finds a class unusable), steps per epoch, validation scoring and the precise-BN batches.
  */
 export async function dataLoopOptions(data: TrainingData, config: TrainConfig, predict: PredictFn) {
   const { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } = await import('./epochBatches.ts');
   const { scoreImageSet } = await import('./scoring.ts');
   return {
-    batches: makeEpochBatches(data.train, config),
+    batches: stopOnFailure(makeEpochBatches(data.train, config), data.failure),
     stepsPerEpoch: stepsPerEpochFor(data.train, config),
     validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
     preciseBn: makePreciseBnBatches(data.train, config),
-    checkData: () => {
-      const failure = data.failure();
-      if (failure) throw failure;
-    },
   };
 }

@@ -11,7 +11,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { openTrainingData } from '../../src/train/runData.ts';
+import { dataLoopOptions, openTrainingData, type TrainingData } from '../../src/train/runData.ts';
+import type { TrainConfig } from '../../src/train/config.ts';
 import { makeEpochBatches } from '../../src/train/epochBatches.ts';
 import { ImageLoader, loadImages } from '../../src/data/loader.ts';
 import { writeTinyDataset } from './tinyDataset.ts';
@@ -36,6 +37,16 @@ async function withDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
+/** Opens the training data of `root` (cache under `dir`), runs `fn`, and always stops decoding. */
+async function withTrainingData(dir: string, root: string, fn: (data: TrainingData) => Promise<void>, summaryPath?: string) {
+  const data = await openTrainingData({ ...config, data: root }, 'train', { cacheDir: join(dir, 'cache'), summaryPath });
+  try {
+    await fn(data);
+  } finally {
+    await data.close();
+  }
+}
+
 test('openTrainingData: the first batch is served while the training split is still decoding; val/test and the summary follow', async () => {
   await withDir(async (dir) => {
     // 2 × 200 JPEGs of 160 px, fresh cache: whole-split decoding takes far longer than one prioritised batch.
@@ -45,8 +56,7 @@ test('openTrainingData: the first batch is served while the training split is st
       for (let i = 0; i < 200; i++) await writeJpeg(join(root, cls, `${cls}${i}.jpg`), 160, 160, i + (cls === 'fake' ? 1000 : 0));
     }
     const summaryPath = join(dir, 'run', 'dataset-summary.json');
-    const data = await openTrainingData({ ...config, data: root }, 'train', { cacheDir: join(dir, 'cache'), summaryPath });
-    try {
+    await withTrainingData(dir, root, async (data) => {
       assert.ok(data.train instanceof ImageLoader, 'the training split streams');
       const batches = makeEpochBatches(data.train, config)(0);
       const first = (await (batches as AsyncGenerator<{ xs: tf.Tensor; ys: tf.Tensor }>).next()).value!;
@@ -65,9 +75,7 @@ test('openTrainingData: the first batch is served while the training split is st
       assert.equal(summary.decoded.train.total, data.index.splits.train.length);
       assert.equal(summary.decoded.test.total, data.index.splits.test.length);
       assert.equal(data.failure(), undefined);
-    } finally {
-      await data.close();
-    }
+    }, summaryPath);
   });
 });
 
@@ -78,17 +86,20 @@ test('openTrainingData: a class whose files are all undecodable is reported as a
     await rm(join(root, 'fake'), { recursive: true });
     await mkdir(join(root, 'fake'));
     for (let i = 0; i < 20; i++) await writeFile(join(root, 'fake', `f${i}.jpg`), 'not a JPEG\n');
-    const data = await openTrainingData({ ...config, data: root }, 'train', { cacheDir: join(dir, 'cache') });
-    try {
+    await withTrainingData(dir, root, async (data) => {
       await assert.rejects(data.set('val'), (e: Error) => e.name === 'DatasetError' && e.message.includes(join(root, 'fake')) && /no usable fake image/.test(e.message));
       await assert.rejects(data.complete(), (e: Error) => e.name === 'DatasetError');
-      // The training loop's per-step check sees it once the training split has finished decoding.
-      await data.train.result();
+      // The training loop's batches stop with it once the training split has finished decoding.
+      await data.train.outcome();
       await new Promise((r) => setImmediate(r));
       assert.equal(data.failure()?.name, 'DatasetError');
-    } finally {
-      await data.close();
-    }
+      const { batches } = await dataLoopOptions(data, { ...config, preciseBn: 0 } as unknown as TrainConfig, (xs) => tf.zeros([xs.shape[0], 2]));
+      const before = tf.memory().numTensors;
+      await assert.rejects(async () => {
+        for await (const _ of batches(0)) assert.fail('no batch may be served after the failure');
+      }, (e: Error) => e.name === 'DatasetError');
+      assert.equal(tf.memory().numTensors, before, 'the refused batch is disposed');
+    });
   });
 });
 
