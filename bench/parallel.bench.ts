@@ -12,11 +12,19 @@
  * what an otherwise idle machine with ≥ W cores would take (the main thread idles while the workers
  * compute). "ours / PyTorch" = ours ÷ reference (below 1 = faster).
  *
+ * With the onnxruntime backbone, the critical path also counts onnxruntime's CPU time while it
+ * computes the feature maps (the workers wait for them). With 1 intra-op thread that is its time
+ * on an idle core; with more (the default, as in `fdft train`: every core) it is the CPU time
+ * summed over all its threads, which exceeds the time they take side by side: then the
+ * critical-path CPU column overstates the step, and wall time is the figure to compare.
+ *
  * Env: FDFT_BENCH_BATCHES=32,128  FDFT_BENCH_WORKERS=1,2  FDFT_BENCH_STEPS=3
  *      FDFT_BENCH_KIND=pretrain: the whole Xception classifier instead (all 20.8 M weights trained).
- *      FDFT_BENCH_BACKBONE_ENGINE=onnx: the frozen backbone on onnxruntime (1 intra-op thread) on the
- *      main thread, its feature maps sent to the workers (`fdft train` when onnxruntime loads); its
- *      CPU time counts in the critical path.
+ *      FDFT_BENCH_BACKBONE_ENGINE=onnx: the frozen backbone on onnxruntime on the main thread, its
+ *      feature maps sent to the workers (`fdft train` when onnxruntime loads); its CPU time counts in
+ *      the critical path (see above).
+ *      FDFT_BENCH_ONNX_THREADS=n: onnxruntime intra-op threads (default: `fdft train`'s, every core;
+ *      1 makes the critical-path CPU column comparable to an idle machine's time again).
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -61,7 +69,8 @@ interface Timing {
 
 /**
  * CPU that the step spends off the main thread while the workers wait: onnxruntime's own threads
- * computing the frozen feature maps (with 1 intra-op thread, its CPU time = its time on an idle core).
+ * computing the frozen feature maps (with 1 intra-op thread, its CPU time = its time on an idle
+ * core; with more, the sum over its threads, more than their wall time).
  */
 class OffThreadCpu {
   ms = 0;
@@ -122,11 +131,17 @@ export default async function bench(): Promise<void> {
   const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
   const kind = process.env.FDFT_BENCH_KIND === 'pretrain' ? 'pretrain' : 'finetune';
   const backboneEngine = process.env.FDFT_BENCH_BACKBONE_ENGINE === 'onnx' && kind === 'finetune' ? 'onnx' : 'tfjs';
+  // onnxruntime intra-op threads: unset = createBackboneRunner's default, as `fdft train` runs it.
+  const onnxThreads = process.env.FDFT_BENCH_ONNX_THREADS ? Number(process.env.FDFT_BENCH_ONNX_THREADS) : undefined;
+  if (onnxThreads !== undefined && !(Number.isInteger(onnxThreads) && onnxThreads > 0)) {
+    throw new Error(`FDFT_BENCH_ONNX_THREADS must be a positive integer, got '${process.env.FDFT_BENCH_ONNX_THREADS}'`);
+  }
+  const onnxThreadsText = `${onnxThreads ?? `${os.availableParallelism()} (every core)`} thread(s)`;
   const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
   const what =
     kind === 'pretrain'
       ? 'Xception classifier, every weight trained (fdft pretrain)'
-      : `FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train); frozen backbone on ${backboneEngine === 'onnx' ? 'onnxruntime (1 thread) on the main thread' : 'tfjs in each thread'}`;
+      : `FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train); frozen backbone on ${backboneEngine === 'onnx' ? `onnxruntime (${onnxThreadsText}) on the main thread` : 'tfjs in each thread'}`;
   console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
   console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
   console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
@@ -148,7 +163,8 @@ export default async function bench(): Promise<void> {
     inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
     if (backboneEngine === 'onnx') {
       // As `fdft train` with onnxruntime: feature maps on the main thread, heads in the workers.
-      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', threads: 1 }));
+      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
+      if (onnxThreads !== 1) console.log(`onnxruntime uses ${onnxThreadsText}: its CPU time in the critical-path column is summed over them; compare wall times\n`);
       featureMaps = (xs) => offThread.measure(() => r.predict(xs));
       inputsFor = async (xs) => [xs, await featureMaps!(xs)];
     }

@@ -10,9 +10,13 @@
  *
  *   dβ = dO Hᵀ,  dH = βᵀ dO,  dS = β ⊙ (dβ − Σ_i dβ ⊙ β),  dG = dS F,  dF = dSᵀ G.
  *
+ * On fdft's wasm engine the whole thing runs on fused kernels instead
+ * (src/engine/kernels/fusedAttention.ts): the map is never stored at all, not even per chunk.
+ *
  * `attentionReference` is the plain autograd version, kept for tests.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAttention, fusedAttentionApplies, fusedAttentionGrad } from '../src/engine/kernels/fusedAttention.ts';
 
 /** Batch sizes of the chunks, each with at most `maxElements` attention-map elements. */
 export function chunkSizes(batch: number, n: number, maxElements: number): number[] {
@@ -64,6 +68,28 @@ function concat3(ts: tf.Tensor3D[]): tf.Tensor3D {
  * most `maxElements` attention-map elements, with the recomputing gradient described above.
  */
 export function attention(f: tf.Tensor3D, g: tf.Tensor3D, h: tf.Tensor3D, maxElements: number): tf.Tensor3D {
+  if (fusedAttentionApplies(f.shape, h.shape)) return attentionFused(f, g, h);
+  return attentionChunked(f, g, h, maxElements);
+}
+
+/** The same op on the fused wasm kernels: forward saves per-row softmax statistics, backward recomputes β. */
+function attentionFused(f: tf.Tensor3D, g: tf.Tensor3D, h: tf.Tensor3D): tf.Tensor3D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [F, G, H] = args.slice(0, 3) as tf.Tensor3D[];
+    const [value, stats] = fusedAttention(F!, G!, H!);
+    (args[3] as tf.GradSaveFunc)([F!, G!, H!, value, stats]);
+    stats.dispose(); // saved as a clone
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sf, sg, sh, so, ss] = saved as tf.Tensor3D[];
+      return fusedAttentionGrad(sf!, sg!, sh!, so!, ss!, dy as tf.Tensor3D);
+    };
+    return { value, gradFunc };
+  });
+  return op(f, g, h) as tf.Tensor3D;
+}
+
+/** The plain-ops path in batch chunks of at most `maxElements` map elements. */
+export function attentionChunked(f: tf.Tensor3D, g: tf.Tensor3D, h: tf.Tensor3D, maxElements: number): tf.Tensor3D {
   const [b, n] = f.shape;
   const sizes = chunkSizes(b, n, maxElements);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -11,6 +11,7 @@
  * zero-upsampling dY would cost s² times more.
  */
 import * as tf from '@tensorflow/tfjs';
+import { simdFor } from './simd/index.ts';
 import {
   assertFloat32,
   type BackendWasm,
@@ -22,6 +23,7 @@ import {
   release,
   runKernel,
   spreadAndPad,
+  swapChannels,
   type TensorInfo,
   UnsupportedKernelError,
 } from './wasmTensors.ts';
@@ -95,6 +97,7 @@ function byPhases(
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: fh, filterWidth: fw, outChannels: O } = info;
   const dx = makeZeros(backend, [B, H, W, C]);
+  const simd = simdFor(backend);
   for (let ry = 0; ry < sh; ry++) {
     const py = phase(ry, sh, info.padInfo.top, fh, H, OH);
     if (py.taps === 0 || py.count === 0) continue;
@@ -103,15 +106,11 @@ function byPhases(
       if (px.taps === 0 || px.count === 0) continue;
       // Sub-filter: taps φ, φ + s, … of W, rotated by 180°, in/out channels swapped: [My, Mx, O, C].
       const sub = backend.makeOutput([py.taps, px.taps, O, C], 'float32');
-      const w = heapF32(backend, filter);
-      const d = heapF32(backend, sub);
       for (let m = 0; m < py.taps; m++) {
         for (let n = 0; n < px.taps; n++) {
           const i = py.phi + sh * (py.taps - 1 - m);
           const j = px.phi + sw * (px.taps - 1 - n);
-          const src = (i * fw + j) * C * O;
-          const dst = (m * px.taps + n) * O * C;
-          for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) d[dst + o * C + c] = w[src + c * O + o]!;
+          swapChannels(backend, filter, (i * fw + j) * C * O, sub, (m * px.taps + n) * O * C, C, O, simd);
         }
       }
       const part = convPadded(backend, dy, sub, { top: py.before, bottom: py.after, left: px.before, right: px.after });

@@ -15,9 +15,11 @@ import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.ts';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwiseConv2dBackpropFilter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwiseConv2dBackpropInput.ts';
+import { fusedAttentionGradKernelConfig, fusedAttentionKernelConfig } from './fusedAttention.ts';
 import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './maxPoolGrad.ts';
 import { meanConfig } from './mean.ts';
+import { REDUCTION_GRADIENTS } from './reductionGrads.ts';
 import { softmaxGradientConfig, softmaxGradKernelConfig } from './softmaxGrad.ts';
 import { sliceConfig } from './slice.ts';
 import { splitVConfig } from './splitV.ts';
@@ -36,6 +38,8 @@ export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   softmaxGradKernelConfig,
+  fusedAttentionKernelConfig,
+  fusedAttentionGradKernelConfig,
 ];
 
 /** Stock wasm kernels replaced: by faster compositions, and MaxPoolGrad, which is wrong in 4.22. */
@@ -84,5 +88,7 @@ export function registerWasmTrainingKernels(): void {
   for (const k of REPLACED_KERNELS) replaceStockKernel(k);
   // Uses the fused kernel on wasm only; elsewhere it computes what tfjs' own gradient does.
   tf.registerGradient(softmaxGradientConfig);
+  // Sum and Mean gradients without tfjs' uploaded ones tensor; the same values on every backend.
+  for (const g of REDUCTION_GRADIENTS) tf.registerGradient(g);
   registered = true;
 }

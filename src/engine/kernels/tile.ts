@@ -1,7 +1,8 @@
 /**
  * Tile for wasm, replacing the stock kernel (its C++ computes every output index: 50–150 ms to
  * broadcast a [1,1,1,32] batch-norm gradient to [32,32,32,32]). Here: each source row is copied
- * once, then whole blocks are duplicated with `copyWithin` (a memmove), outermost axis last.
+ * once, then whole blocks are duplicated with `copyWithin` (a memmove, doubling the copied run
+ * each time), outermost axis last.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type BackendWasm, runStockKernel, type TensorInfo } from './wasmTensors.ts';
@@ -32,8 +33,14 @@ function tile(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: t
     } else {
       for (let i = 0; i < n; i++) fill(o + i * oStride[axis]!, s + i * xStride[axis]!, axis + 1);
     }
-    const block = n * oStride[axis]!;
-    for (let k = 1; k < reps[axis]!; k++) dst.copyWithin(o + k * block, o, o + block);
+    // Repeat the block by doubling: log2(reps) memmoves, not reps − 1 (broadcasting a [.., 1]
+    // column along the innermost axis would otherwise cost one call per output element).
+    const total = n * oStride[axis]! * reps[axis]!;
+    for (let len = n * oStride[axis]!; len < total; ) {
+      const run = Math.min(len, total - len);
+      dst.copyWithin(o + len, o, o + run);
+      len += run;
+    }
   };
   fill(0, 0, 0);
   return out;

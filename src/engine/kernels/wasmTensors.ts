@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type FdftSimd, simdFor } from './simd/index.ts';
 
 export type TensorInfo = tf.TensorInfo;
 export type Attrs = Record<string, unknown>;
@@ -108,20 +109,43 @@ export function spreadAndPad(backend: BackendWasm, x: TensorInfo, stride: [numbe
 /**
  * A conv filter [fh, fw, inC, outC] rotated by 180° in space and with in/out channels swapped:
  * [fh, fw, outC, inC]. Convolving dy with it gives the input gradient of a stride-1 convolution.
+ * Each tap's [inC, outC] → [outC, inC] swap runs in fdft's SIMD transpose (a 1x1 filter is one
+ * call); `simd` null (no wasm SIMD here, or a test) takes the JavaScript loop. Same values either way.
  */
-export function flipFilterSwapChannels(backend: BackendWasm, filter: TensorInfo): TensorInfo {
+export function flipFilterSwapChannels(backend: BackendWasm, filter: TensorInfo, simd: FdftSimd | null = simdFor(backend)): TensorInfo {
   const [fh, fw, ci, co] = filter.shape as [number, number, number, number];
   const out = backend.makeOutput([fh, fw, co, ci], 'float32');
-  const src = heapF32(backend, filter);
-  const dst = heapF32(backend, out);
   for (let i = 0; i < fh; i++) {
     for (let j = 0; j < fw; j++) {
-      const s0 = ((fh - 1 - i) * fw + (fw - 1 - j)) * ci * co;
-      const d0 = (i * fw + j) * co * ci;
-      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) dst[d0 + o * ci + c] = src[s0 + c * co + o];
+      swapChannels(backend, filter, ((fh - 1 - i) * fw + (fw - 1 - j)) * ci * co, out, (i * fw + j) * co * ci, ci, co, simd);
     }
   }
   return out;
+}
+
+/**
+ * One filter tap: `dst` [co, ci] from element `dstAt` = the transpose of `src` [ci, co] from
+ * element `srcAt` (float32 tensors on the heap). The SIMD transpose when `simd` is given, else a
+ * JavaScript loop.
+ */
+export function swapChannels(
+  backend: BackendWasm,
+  src: TensorInfo,
+  srcAt: number,
+  dst: TensorInfo,
+  dstAt: number,
+  ci: number,
+  co: number,
+  simd: FdftSimd | null,
+): void {
+  if (ci * co === 0) return;
+  if (simd) {
+    simd.transpose(byteOffset(backend, src) + srcAt * 4, byteOffset(backend, dst) + dstAt * 4, 1, ci, co);
+    return;
+  }
+  const s = heapF32(backend, src);
+  const d = heapF32(backend, dst);
+  for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) d[dstAt + o * ci + c] = s[srcAt + c * co + o]!;
 }
 
 /** A filter [fh, fw, …] rotated by 180° in space (the trailing axes unchanged). */

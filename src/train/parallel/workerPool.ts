@@ -150,6 +150,35 @@ class GradientWorker {
   }
 }
 
+/**
+ * (parts[0] + parts[1] + … ) / n, elementwise, into `into` (or a new Float32Array): the same
+ * float32 values as summing in that order from 0 and then dividing by n, in as few passes as
+ * possible (the first part copied, the middle ones added, the last added and divided in one loop).
+ * Used on the whole flat gradient (millions of floats) every step, so the loops are kept tight.
+ */
+export function sumDividedBy(parts: Float32Array[], n: number, into?: Float32Array): Float32Array {
+  const first = parts[0];
+  if (!first) throw new ParallelTrainingError('no worker gradients to sum');
+  const len = first.length;
+  if (parts.some((p) => p.length !== len) || (into && into.length !== len)) {
+    throw new ParallelTrainingError('worker gradients of different lengths');
+  }
+  const sum = into ?? new Float32Array(len);
+  sum.set(first);
+  const last = parts.length > 1 ? parts[parts.length - 1]! : undefined;
+  for (let p = 1; p < parts.length - 1; p++) {
+    const part = parts[p]!;
+    for (let j = 0; j < len; j++) sum[j]! += part[j]!;
+  }
+  if (last) {
+    // fround: the float32 sum that the two-step version stores, then the same division.
+    for (let j = 0; j < len; j++) sum[j] = Math.fround(sum[j]! + last[j]!) / n;
+  } else {
+    for (let j = 0; j < len; j++) sum[j]! /= n;
+  }
+  return sum;
+}
+
 /** Sizes of `workers` contiguous slices of `n` items, as equal as possible (larger ones first). */
 export function sliceSizes(n: number, workers: number): number[] {
   const base = Math.floor(n / workers);
@@ -201,6 +230,7 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
   // Which state variables a step changes and the main thread averages: BN moving statistics.
   const averaged = stateLayout.specs.map((s, i) => (MOVING_STATISTIC.test(s.name) ? i : -1)).filter((i) => i >= 0);
   let trainVars: tf.Variable[] | undefined;
+  let gradientSum: Float32Array | undefined; // see `gradients`
   let stateVars: tf.Variable[] = [];
   let stepId = 0;
   let busy = false;
@@ -273,16 +303,20 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
         setRef(false);
       }
 
-      // Σ n_i·grad_i / N, per variable, keyed by the main model's variable names.
+      // Σ n_i·grad_i / N, keyed by the main model's variable names: summed over the whole flat
+      // gradient at once, then each variable's tensor made from its stretch of the sum. wasm
+      // copies a new tensor's values onto its heap at once (BackendWasm.move), so there one
+      // buffer serves every step (a fresh 10 MB one costs as much in page faults as the adds);
+      // cpu and tensorflow keep the array they are given, so there each step sums into a new one.
+      const reuse = tf.getBackend() === 'wasm';
+      const sum = sumDividedBy(
+        active.map((i) => outs[i]!.subarray(0, P)),
+        n,
+        reuse ? (gradientSum ??= new Float32Array(P)) : undefined,
+      );
       const grads: tf.NamedTensorMap = {};
       trainVars.forEach((v, k) => {
-        const from = trainLayout.offsets[k]!;
-        const g = new Float32Array(trainLayout.offsets[k + 1]! - from);
-        for (const i of active) {
-          const out = outs[i]!;
-          for (let j = 0; j < g.length; j++) g[j]! += out[from + j]!;
-        }
-        for (let j = 0; j < g.length; j++) g[j]! /= n;
+        const g = sum.subarray(trainLayout.offsets[k]!, trainLayout.offsets[k + 1]!);
         grads[v.name] = tf.tensor(g, trainLayout.specs[k]!.shape, 'float32');
       });
       // BN moving statistics: the slice-size-weighted average of the workers' (see the header).

@@ -6,6 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { simdFor } from '../../../src/engine/kernels/simd/index.ts';
+import { type BackendWasm, flipFilterSwapChannels, heapF32, release } from '../../../src/engine/kernels/wasmTensors.ts';
 import { randomValues, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -119,4 +121,40 @@ test('tf.grads through conv2d, depthwise and separable convs agree with cpu', ()
     })([x, w, dw, pw]);
   });
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});
+
+test('flipFilterSwapChannels (SIMD per tap, and its JavaScript fallback) equals the scalar definition exactly', () => {
+  const previous = tf.getBackend();
+  tf.setBackend('wasm');
+  try {
+    const backend = tf.backend() as unknown as BackendWasm;
+    assert.ok(simdFor(backend), 'this Node has wasm SIMD');
+    for (const [fh, fw, ci, co] of [
+      [3, 3, 5, 7],
+      [1, 1, 2048, 576],
+      [2, 3, 4, 9],
+      [3, 1, 37, 45],
+      [5, 5, 1, 3],
+      [1, 1, 1, 1],
+    ] as const) {
+      const values = randomValues(fh * fw * ci * co, fh * 1000 + ci);
+      const filter = tf.tensor4d(values, [fh, fw, ci, co]);
+      // The definition: out[i, j, o, c] = filter[fh − 1 − i, fw − 1 − j, c, o].
+      const want = new Float32Array(values.length);
+      for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) {
+        want[((i * fw + j) * co + o) * ci + c] = values[(((fh - 1 - i) * fw + (fw - 1 - j)) * ci + c) * co + o]!;
+      }
+      for (const path of ['simd', 'js'] as const) {
+        const out = flipFilterSwapChannels(backend, filter, path === 'simd' ? simdFor(backend) : null);
+        assert.deepEqual(out.shape, [fh, fw, co, ci]);
+        const got = heapF32(backend, out).slice();
+        release(backend, out);
+        const bad = got.findIndex((v, k) => !Object.is(v, want[k]));
+        assert.equal(bad, -1, `${path} ${fh}x${fw}x${ci}x${co}: first difference at element ${bad}`);
+      }
+      filter.dispose();
+    }
+  } finally {
+    tf.setBackend(previous);
+  }
 });

@@ -78,6 +78,10 @@ test('Tile and Identity (a view)', () => {
   assertSame(() => tf.tile(floats([2, 3, 4], 8), [2, 1, 3]), 'mixed reps');
   assertSame(() => tf.tile(ints([3, 2]), [2, 2]).cast('float32'), 'int32');
   assertSame(() => tf.tile(floats([5], 8), [4]), 'rank 1');
+  // Repeats copied by doubling: counts that are not powers of two, on every axis.
+  assertSame(() => tf.broadcastTo(floats([3, 4, 1], 8), [3, 4, 37]), 'broadcast a column along the innermost axis');
+  assertSame(() => tf.tile(floats([2, 1, 3], 8), [3, 5, 7]), 'odd reps on every axis');
+  assertSame(() => tf.tile(ints([1, 2, 1]), [1, 6, 9]).cast('float32'), 'int32 inner reps');
   assertSame(() => {
     const x = floats([4, 5], 9);
     const y = tf.clone(x);

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../../src/engine/index.ts';
 import { saveModel } from '../../../src/io/fileSystem.ts';
 import { localGradients, type Batch, type GradientFn } from '../../../src/train/loop.ts';
-import { createDataParallelGradients, sliceSizes } from '../../../src/train/parallel/workerPool.ts';
+import { createDataParallelGradients, sliceSizes, sumDividedBy } from '../../../src/train/parallel/workerPool.ts';
 import { ParallelTrainingError } from '../../../src/train/parallel/errors.ts';
 
 let work: string;
@@ -73,6 +73,32 @@ test('sliceSizes cuts a batch into contiguous, near-equal slices', () => {
   assert.deepEqual(sliceSizes(128, 3), [43, 43, 42]);
 });
 
+test('sumDividedBy gives exactly the float32 values of summing part by part from 0, then dividing by n', () => {
+  const len = 1003;
+  const parts = [0, 1, 2, 3].map((k) => {
+    const a = new Float32Array(new SharedArrayBuffer(4 * len)); // like the workers' output buffers
+    for (let j = 0; j < len; j++) a[j] = Math.sin(j * 0.37 + k) * 10 ** ((j % 9) - 4);
+    return a;
+  });
+  for (const count of [1, 2, 3, 4]) {
+    for (const n of [1, 7, 11, 128]) {
+      const use = parts.slice(0, count);
+      const want = new Float32Array(len); // the per-variable loops this replaced
+      for (const p of use) for (let j = 0; j < len; j++) want[j]! += p[j]!;
+      for (let j = 0; j < len; j++) want[j]! /= n;
+      for (const into of [undefined, new Float32Array(len).fill(NaN)]) {
+        const got = sumDividedBy(use, n, into);
+        if (into) assert.equal(got, into, 'sums into the given buffer');
+        assert.ok(!(got.buffer instanceof SharedArrayBuffer), 'the sum is not shared memory');
+        const bad = got.findIndex((v, j) => v !== want[j]);
+        assert.equal(bad, -1, `${count} parts, n ${n}: first difference at ${bad}`);
+      }
+    }
+  }
+  assert.throws(() => sumDividedBy([], 1), ParallelTrainingError);
+  assert.throws(() => sumDividedBy([parts[0]!, parts[1]!.subarray(1)], 1), ParallelTrainingError);
+});
+
 test('a worker that cannot load the model fails the pool with a named error, not a hang', async () => {
   await assert.rejects(
     createDataParallelGradients({ workers: 1, kind: 'pretrain', modelDir: join(work, 'missing'), l2: 0 }),
@@ -102,7 +128,11 @@ test('BN-free conv net: 2 workers give the in-thread gradients, and 3 training s
     assert.equal(a.correct, b.correct);
     assert.deepEqual(Object.keys(a.grads), pooled.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val.name));
     assertSameGrads(a.grads, b.grads, 1e-5);
-    tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
+    // The next step's sum must not change the gradients already handed out.
+    const other = batchOf(11, 6);
+    const next = await pool.gradients(other, 'k2');
+    assertSameGrads(a.grads, b.grads, 1e-5);
+    tf.dispose([...Object.values(a.grads), ...Object.values(b.grads), ...Object.values(next.grads), other.xs, other.ys]);
 
     // As trainLoop types it: tf.Optimizer takes a NamedTensorMap.
     const optA: tf.Optimizer = tf.train.momentum(0.5, 0.9);

@@ -5,6 +5,7 @@
  * cannot run them (no wasm SIMD, or a tfjs build that hides its memory): callers then use JS.
  */
 import type { BackendWasm } from '../wasmTensors.ts';
+import { HeapModule } from '../heapModule.ts';
 import { FDFT_SIMD_WASM_BASE64 } from './fdftSimdBinary.ts';
 
 export interface FdftSimd {
@@ -16,21 +17,8 @@ export interface FdftSimd {
   colSum(src: number, acc: number, rows: number, cols: number): void;
 }
 
-const instances = new WeakMap<object, FdftSimd | null>();
-let module: WebAssembly.Module | null | undefined;
+const simd = new HeapModule<FdftSimd>(FDFT_SIMD_WASM_BASE64);
 
 export function simdFor(backend: BackendWasm): FdftSimd | null {
-  const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
-  const cached = instances.get(memory);
-  if (cached !== undefined) return cached;
-  let simd: FdftSimd | null = null;
-  try {
-    module ??= new WebAssembly.Module(Buffer.from(FDFT_SIMD_WASM_BASE64, 'base64'));
-    simd = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as FdftSimd;
-  } catch {
-    module = null;
-  }
-  instances.set(memory, simd);
-  return simd;
+  return simd.on(backend);
 }
