@@ -15,7 +15,12 @@ const KERNELS = [
   {
     source: 'src/engine/kernels/assembly/fusedAttention.ts',
     output: 'src/engine/kernels/fusedAttentionBinary.ts',
-    constant: 'FUSED_ATTENTION_WASM_BASE64',
+    // Baseline SIMD (every runtime with wasm SIMD), and relaxed SIMD (fused multiply-add: Node ≥ 22,
+    // Chrome ≥ 114; Node 20 behind --experimental-wasm-relaxed-simd, see src/engine/index.ts).
+    variants: [
+      { constant: 'FUSED_ATTENTION_WASM_BASE64', flags: [] },
+      { constant: 'FUSED_ATTENTION_RELAXED_WASM_BASE64', flags: ['--enable', 'relaxed-simd'] },
+    ],
   },
 ];
 const FLAGS = ['-O3', '--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '--enable', 'bulk-memory', '--noExportMemory'];
@@ -40,11 +45,11 @@ function sectionIds(bytes) {
   return ids;
 }
 
-export async function compile(source) {
+export async function compile(source, extraFlags = []) {
   const asc = (await import('assemblyscript/asc')).default;
   let wasm;
   const errors = [];
-  const { error } = await asc.main([join(root, source), ...FLAGS, '--outFile', 'out.wasm'], {
+  const { error } = await asc.main([join(root, source), ...FLAGS, ...extraFlags, '--outFile', 'out.wasm'], {
     writeFile: (name, contents) => {
       if (name.endsWith('.wasm')) wasm = Buffer.from(contents);
     },
@@ -53,6 +58,8 @@ export async function compile(source) {
   });
   if (error || !wasm) throw new Error(`asc failed on ${source}: ${error?.message ?? ''}\n${errors.join('')}`);
   if (sectionIds(wasm).includes(11)) throw new Error(`${source}: the module has a data segment (would overwrite the tfjs heap)`);
+  const { default: v8 } = await import('node:v8');
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20 validates relaxed SIMD only with it
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm));
   if (imports.length !== 1 || imports[0].module !== 'env' || imports[0].name !== 'memory') {
     throw new Error(`${source}: imports ${JSON.stringify(imports)}; only env.memory is allowed`);
@@ -60,18 +67,21 @@ export async function compile(source) {
   return wasm;
 }
 
-function render(k, wasm) {
-  const b64 = wasm.toString('base64').replace(/.{1,100}/g, (l) => `  '${l}',\n`);
-  return (
-    `/** ${k.source.split('/').pop()} compiled by scripts/build-wasm.mjs (${wasm.length} bytes). Generated — do not edit. */\n` +
-    `export const ${k.constant} = [\n${b64}].join('');\n`
-  );
+function render(k, wasms) {
+  let text = `/** ${k.source.split('/').pop()} compiled by scripts/build-wasm.mjs. Generated — do not edit. */\n`;
+  k.variants.forEach((v, i) => {
+    const b64 = wasms[i].toString('base64').replace(/.{1,100}/g, (l) => `  '${l}',\n`);
+    text += `\n/** ${v.flags.length ? v.flags.join(' ') : 'baseline SIMD'} (${wasms[i].length} bytes). */\nexport const ${v.constant} = [\n${b64}].join('');\n`;
+  });
+  return text;
 }
 
 const check = process.argv.includes('--check');
 let stale = 0;
 for (const k of KERNELS) {
-  const text = render(k, await compile(k.source));
+  const wasms = [];
+  for (const v of k.variants) wasms.push(await compile(k.source, v.flags));
+  const text = render(k, wasms);
   const path = join(root, k.output);
   if (check) {
     let current = '';

@@ -9,6 +9,7 @@
  * Everything else in fdft imports `@tensorflow/tfjs` and calls `initEngine` once before work.
  */
 import * as tf from '@tensorflow/tfjs';
+import v8 from 'node:v8';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
 
 export { UnsupportedKernelError } from './kernels/index.ts';
@@ -45,7 +46,19 @@ async function tryTensorflow(): Promise<{ provider: string } | { error: string }
   return { error: errors.join('; ') };
 }
 
+/**
+ * WebAssembly relaxed SIMD gives fdft's fused attention kernels a fused multiply-add
+ * (src/engine/kernels/fusedAttention.ts). Node ≥ 22 has it on; Node 20's V8 (11.3) implements it
+ * behind a flag, which must be set before the module is compiled. `FDFT_RELAXED_SIMD=0` opts out
+ * (the kernels then use their baseline-SIMD build).
+ */
+function enableRelaxedSimd(): void {
+  if (process.env.FDFT_RELAXED_SIMD === '0' || Number(process.versions.node.split('.')[0]) !== 20) return;
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
 async function useWasm(): Promise<void> {
+  enableRelaxedSimd();
   await import('@tensorflow/tfjs-backend-wasm');
   // Training kernels must be registered before the backend is set (tfjs binds kernels at init).
   registerWasmTrainingKernels();

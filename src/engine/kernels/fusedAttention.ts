@@ -14,7 +14,7 @@
  * may use them (wasm, SIMD available, N and C multiples of 8).
  */
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_ATTENTION_WASM_BASE64 } from './fusedAttentionBinary.ts';
+import { FUSED_ATTENTION_RELAXED_WASM_BASE64, FUSED_ATTENTION_WASM_BASE64 } from './fusedAttentionBinary.ts';
 import { HeapModule } from './heapModule.ts';
 import { type BackendWasm, byteOffset, release, type TensorInfo, UnsupportedKernelError } from './wasmTensors.ts';
 
@@ -32,7 +32,18 @@ interface FusedAttentionModule {
   ): void;
 }
 
-const fusedModule = new HeapModule<FusedAttentionModule>(FUSED_ATTENTION_WASM_BASE64);
+const env = (): Record<string, string | undefined> => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+
+/** The relaxed-SIMD build (fused multiply-add) where the runtime has it, else baseline SIMD. `FDFT_RELAXED_SIMD=0` forces baseline. */
+const fusedModule = new HeapModule<FusedAttentionModule>(
+  env().FDFT_RELAXED_SIMD === '0' ? [FUSED_ATTENTION_WASM_BASE64] : [FUSED_ATTENTION_RELAXED_WASM_BASE64, FUSED_ATTENTION_WASM_BASE64],
+);
+
+/** Which build of the fused kernels runs (for logs and benchmarks), or 'none'. */
+export function fusedAttentionBuild(): 'relaxed-simd' | 'simd' | 'none' {
+  if (tf.getBackend() !== 'wasm' || !moduleFor(tf.backend() as unknown as BackendWasm)) return 'none';
+  return fusedModule.candidates[fusedModule.chosen] === FUSED_ATTENTION_RELAXED_WASM_BASE64 ? 'relaxed-simd' : 'simd';
+}
 
 /** The kernels' module on this backend's memory, or null (no wasm SIMD, or a tfjs build hiding its memory). */
 function moduleFor(backend: BackendWasm): FusedAttentionModule | null {
@@ -41,7 +52,7 @@ function moduleFor(backend: BackendWasm): FusedAttentionModule | null {
 
 /** `FDFT_FUSED_ATTENTION=0` turns the fused kernels off (A/B benchmarks, or to rule them out when debugging). */
 function disabledByEnv(): boolean {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FDFT_FUSED_ATTENTION === '0';
+  return env().FDFT_FUSED_ATTENTION === '0';
 }
 
 /** Whether attention on f [B, N, D], h [B, N, C] can run on the fused kernels right now. */

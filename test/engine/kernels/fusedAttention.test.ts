@@ -6,9 +6,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { attention, attentionReference } from '../../../layers/attentionCore.ts';
-import { FUSED_ATTENTION, fusedAttention, fusedAttentionApplies } from '../../../src/engine/kernels/fusedAttention.ts';
+import { FUSED_ATTENTION, fusedAttention, fusedAttentionApplies, fusedAttentionBuild } from '../../../src/engine/kernels/fusedAttention.ts';
 import { randomValues, relativeError, runOn, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
 
 before(async () => {
@@ -102,6 +103,26 @@ test('a forward + backward pass leaves no tensor behind and keeps no N² buffer'
   assert.equal(tf.memory().numTensors, before);
   assert.ok(info.peakBytes < (B * N * N * 4) / 2, `peak ${info.peakBytes} bytes vs one map ${B * N * N * 4}`);
   tf.dispose([f, g, h]);
+});
+
+test('the build in use: relaxed SIMD (fused multiply-add) on Node 20+, baseline SIMD with FDFT_RELAXED_SIMD=0', () => {
+  assert.equal(fusedAttentionBuild(), process.env.FDFT_RELAXED_SIMD === '0' ? 'simd' : 'relaxed-simd');
+});
+
+test('the baseline-SIMD build passes the same equivalence tests (child process, FDFT_RELAXED_SIMD=0)', (t) => {
+  if (process.env.FDFT_RELAXED_SIMD === '0') {
+    t.skip('this process is that child');
+    return;
+  }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-name-pattern', 'equal the plain|saturates|build in use', fileURLToPath(import.meta.url)], {
+    encoding: 'utf8',
+    // Without NODE_TEST_CONTEXT (set by a parent test runner) the child prints plain TAP.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), FDFT_RELAXED_SIMD: '0' },
+  });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  for (const name of ['values and gradients equal the plain', 'a softmax that saturates', 'the build in use']) {
+    assert.match(r.stdout, new RegExp(`^ok \\d+ - ${name}[^\\n#]*$`, 'm'), `${name} ran and passed in the child`);
+  }
 });
 
 test('the checked-in wasm binary is what its AssemblyScript source compiles to', (t) => {
