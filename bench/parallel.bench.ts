@@ -38,6 +38,7 @@ import { localGradients, type Batch, type GradientFn, type InputsFn } from '../s
 import { createBackboneRunner, type BackboneRunner } from '../src/engine/onnxBackboneRunner.ts';
 import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
 import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
+import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featureMapPrefetch.ts';
 import { peakRssMiB } from './peakRss.ts';
 
 const REFERENCE_MS: Record<number, number> = { 32: 615, 128: 3080 };
@@ -88,6 +89,28 @@ class OffThreadCpu {
       this.ms += Math.max(0, (p.user + p.system) / 1000 - ((threadCpuMs() ?? 0) - m0));
     }
   }
+}
+
+/**
+ * ms per step, wall, when the next batch's feature maps are computed during the current step (what
+ * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap, so this is the
+ * total time of `steps` steps after one warm-up step, divided by `steps`.
+ */
+async function timeOverlappedSteps(gradients: GradientFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
+  const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
+  const copies = function* () {
+    for (let s = 0; s <= steps; s++) yield { xs: batch.xs.clone(), ys: batch.ys.clone() };
+  };
+  let t0 = 0;
+  let s = 0;
+  for await (const b of prefetch.batches(copies)(0)) {
+    const { grads } = await gradients(b, `bench:${s}`);
+    optimizer.applyGradients(grads);
+    tf.dispose([...Object.values(grads), b.xs, b.ys]);
+    if (s++ === 0) t0 = performance.now(); // after the warm-up step
+  }
+  optimizer.dispose();
+  return (performance.now() - t0) / steps;
 }
 
 /** Median wall and critical-path CPU ms of `steps` training steps after one warm-up step. */
@@ -153,6 +176,8 @@ export default async function bench(): Promise<void> {
   let inputsFor: InputsFn;
   let featureMaps: ((xs: tf.Tensor4D) => Promise<tf.Tensor>) | undefined;
   let runner: BackboneRunner | undefined;
+  let prefetch: FeatureMapPrefetch | undefined;
+  const overlapped = new Map<string, number>();
   const offThread = new OffThreadCpu();
   if (kind === 'pretrain') {
     artefact = trainModel = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
@@ -165,7 +190,8 @@ export default async function bench(): Promise<void> {
       // As `fdft train` with onnxruntime: feature maps on the main thread, heads in the workers.
       const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
       if (onnxThreads !== 1) console.log(`onnxruntime uses ${onnxThreadsText}: its CPU time in the critical-path column is summed over them; compare wall times\n`);
-      featureMaps = (xs) => offThread.measure(() => r.predict(xs));
+      prefetch = prefetchFeatureMaps((xs) => offThread.measure(() => r.predict(xs)));
+      featureMaps = prefetch.featureMaps; // computes on demand unless a batch stream prefetched it
       inputsFor = async (xs) => [xs, await featureMaps!(xs)];
     }
   }
@@ -198,6 +224,7 @@ export default async function bench(): Promise<void> {
           const batch = fixedBatch(b);
           try {
             results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu, offThread));
+            if (prefetch) overlapped.set(`${workers}:${b}`, await timeOverlappedSteps(gradients, prefetch, batch, steps));
           } catch (e) {
             results.set(`${workers}:${b}`, { error: `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, wallMs: NaN, mainCpuMs: undefined, criticalCpuMs: undefined });
           }
@@ -227,6 +254,19 @@ export default async function bench(): Promise<void> {
       console.log(
         `| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.mainCpuMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} | ${ref && r.criticalCpuMs ? (r.criticalCpuMs / ref).toFixed(2) : '—'} |`,
       );
+    }
+  }
+  if (overlapped.size) {
+    console.log('\nWith the next batch\'s feature maps computed during each step (as `fdft train` does on onnxruntime):\n');
+    console.log('| batch | workers | ms/step (wall, overlapped) | vs not overlapped | PyTorch 2 cores | ours / PyTorch (wall) |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    for (const b of batches) {
+      for (const w of workerCounts) {
+        const ms = overlapped.get(`${w}:${b}`);
+        if (ms === undefined) continue;
+        const ref = REFERENCE_MS[b];
+        console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(ms)} | ${x(results.get(`${w}:${b}`)?.wallMs, ms)} | ${ref ? f(ref) : '—'} | ${ref ? (ms / ref).toFixed(2) : '—'} |`);
+      }
     }
   }
   console.log(`\npool start-up (threads + tsx + tfjs/wasm + model load, once per run): ${[...startup].map(([w, ms]) => `${w} workers ${f(ms)}`).join(', ') || '—'}`);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import { trainLoop } from './loop.ts';
 import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
+import { prefetchFeatureMaps } from './featureMapPrefetch.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
@@ -52,7 +53,10 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // through the heads.
     const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
-    const inputsFor = async (xs: tf.Tensor4D) => [xs, await runner.predict(xs)];
+    // On onnxruntime the next batch's feature maps are computed while this step trains the heads.
+    const prefetch = runner.engine === 'onnx' ? prefetchFeatureMaps((xs) => runner.predict(xs)) : undefined;
+    const featureMaps = prefetch ? prefetch.featureMaps : (xs: tf.Tensor4D) => runner.predict(xs);
+    const inputsFor = async (xs: tf.Tensor4D) => [xs, await featureMaps(xs)];
     const predict = async (xs: tf.Tensor4D) => {
       const featureMap = await runner.predict(xs);
       const probs = net.head.predict([xs, featureMap]) as tf.Tensor2D;
@@ -64,15 +68,17 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
       workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
-      featureMaps: runner.engine === 'onnx' ? (xs) => runner.predict(xs) : undefined,
+      featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
     });
+    const loopData = await dataLoopOptions(data, config, predict);
     const result = await trainLoop({
       config,
       runDir: run.dir,
       trainModel: net.head,
       artefact: net.model,
       inputsFor,
-      ...(await dataLoopOptions(data, config, predict)),
+      ...loopData,
+      batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       extraScalars: () => attentionGammas(net.model),
