@@ -108,51 +108,55 @@ export async function predictFiles(runDir: string, inputs: string[], opts: { bat
   const run = await loadRun(runDir);
   const { createBackboneRunner } = await import('../engine/onnxBackboneRunner.ts');
   const runner = await createBackboneRunner(run.model, { engine: opts.engine ?? 'auto' });
-  const size = run.config.inputSize;
-  const results: Prediction[] = [];
-  const files: string[] = [];
-  for (const input of inputs) {
-    let isDir = false;
-    try {
-      isDir = (await stat(input)).isDirectory();
-    } catch (e) {
-      results.push({ path: input, error: `missing: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
-      continue;
-    }
-    if (isDir) {
-      const listing = await listImageFiles(input);
-      files.push(...listing.files);
-      results.push(...listing.skipped.map((s: SkippedFile) => ({ path: s.path, error: s.reason })));
-    } else files.push(resolve(input));
-  }
-  const batch = opts.batch ?? 64;
-  for (let i = 0; i < files.length; i += batch) {
-    const chunk = files.slice(i, i + batch);
-    const decoded: { path: string; px: Uint8Array }[] = [];
-    for (const path of chunk) {
+  try {
+    const size = run.config.inputSize;
+    const results: Prediction[] = [];
+    const files: string[] = [];
+    for (const input of inputs) {
+      let isDir = false;
       try {
-        decoded.push({ path, px: await decodeImage(path, { size, fit: run.config.fit }) });
+        isDir = (await stat(input)).isDirectory();
       } catch (e) {
-        const reason = (e as { reason?: string }).reason ?? 'decode-error';
-        results.push({ path, error: `${reason}: ${(e as Error).message}` });
+        results.push({ path: input, error: `missing: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+        continue;
       }
+      if (isDir) {
+        const listing = await listImageFiles(input);
+        files.push(...listing.files);
+        results.push(...listing.skipped.map((s: SkippedFile) => ({ path: s.path, error: s.reason })));
+      } else files.push(resolve(input));
     }
-    if (!decoded.length) continue;
-    const px = size * size * 3;
-    const f = new Float32Array(decoded.length * px);
-    decoded.forEach((d, k) => {
-      for (let j = 0; j < px; j++) f[k * px + j] = d.px[j]! / 255;
-    });
-    const xs = tf.tensor4d(f, [decoded.length, size, size, 3]);
-    const probs = await runner.predict(xs);
-    const p = (await probs.data()) as Float32Array;
-    tf.dispose([xs, probs]);
-    decoded.forEach((d, k) => {
-      const fake = p[2 * k + 1]!;
-      results.push({ path: d.path, fake, label: fake >= 0.5 ? 'fake' : 'real' });
-    });
+    const batch = opts.batch ?? 64;
+    for (let i = 0; i < files.length; i += batch) {
+      const chunk = files.slice(i, i + batch);
+      const decoded: { path: string; px: Uint8Array }[] = [];
+      for (const path of chunk) {
+        try {
+          decoded.push({ path, px: await decodeImage(path, { size, fit: run.config.fit }) });
+        } catch (e) {
+          const reason = (e as { reason?: string }).reason ?? 'decode-error';
+          results.push({ path, error: `${reason}: ${(e as Error).message}` });
+        }
+      }
+      if (!decoded.length) continue;
+      const px = size * size * 3;
+      const f = new Float32Array(decoded.length * px);
+      decoded.forEach((d, k) => {
+        for (let j = 0; j < px; j++) f[k * px + j] = d.px[j]! / 255;
+      });
+      const xs = tf.tensor4d(f, [decoded.length, size, size, 3]);
+      const probs = await runner.predict(xs);
+      const p = (await probs.data()) as Float32Array;
+      tf.dispose([xs, probs]);
+      decoded.forEach((d, k) => {
+        const fake = p[2 * k + 1]!;
+        results.push({ path: d.path, fake, label: fake >= 0.5 ? 'fake' : 'real' });
+      });
+    }
+    return results;
+  } finally {
+    // Released on errors too (a library caller's process goes on).
+    await runner.dispose();
+    run.model.dispose();
   }
-  await runner.dispose();
-  run.model.dispose();
-  return results;
 }
