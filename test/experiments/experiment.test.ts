@@ -96,3 +96,20 @@ test('the report carries the runs\' own metrics; re-running trains nothing; an i
   assert.deepEqual(retrained.map((o) => o.variant), ['fdftnet'], 'only the interrupted cell runs again');
   assert.equal(retrained[0]!.runDir, ft.runDir, 'it is resumed in its own run directory');
 });
+
+test('every committed experiment file passes the schema', async () => {
+  const { readdir } = await import('node:fs/promises');
+  const { loadExperiment } = await import('../../src/experiments/schema.ts');
+  // classical-*.json are grids for `fdft classical --grid`, not experiment files.
+  const files = (await readdir('experiments')).filter((f) => f.endsWith('.json') && !f.startsWith('classical-'));
+  assert.ok(files.includes('table5.json') && files.includes('table6.json') && files.includes('quick.json'), files.join(', '));
+  for (const f of files) {
+    const exp = await loadExperiment(join('experiments', f));
+    assert.equal(`${exp.name}.json`, f, `${f}: its name gives the report folder, so it matches the file name`);
+    assert.ok(exp.datasets.length > 0 && exp.variants.length > 0, f);
+  }
+  const { parseGridOption } = await import('../../src/classical/command.ts');
+  for (const f of (await readdir('experiments')).filter((g) => g.startsWith('classical-') && g.endsWith('.json'))) {
+    assert.ok(await parseGridOption(join('experiments', f)), `${f} parses as a classifier grid`);
+  }
+});
