@@ -1,26 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { ClassicalCommandArgs } from '../../classical/command.ts';
 import type { GlobalOptions } from '../globalOptions.ts';
 
-interface ClassicalArgs extends GlobalOptions {
-  features?: string[];
-  extractor?: string[];
-  data?: string;
-  split: string;
-  cacheDir?: string;
-  checkpoints: string;
-  classifiers: string;
-  folds: number;
-  groupBy?: string;
-  scoring: string;
-  grid?: string;
-  holdout: number;
-  testFeatures?: string;
-  criterion: string;
-  seed: number;
-  allowLeak: boolean;
-  out: string;
-  charts: boolean;
-}
+/** The handler's arguments (src/classical/command.ts), with the options that have defaults here made required. */
+type ClassicalArgs = GlobalOptions & ClassicalCommandArgs & { split: string; checkpoints: string };
 
 interface PredictArgs extends GlobalOptions {
   model: string;
