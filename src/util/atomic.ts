@@ -135,6 +135,19 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * After a crash between `writeDirAtomic`'s two renames: the name (in `entries`, the listing of
+ * `dir`'s parent) of the complete version — the `.tmp-<pid>` twin of the `.old-<pid>` folder (it was
+ * fsync'ed before the old one was moved aside), else the `.old-<pid>` itself; null without one.
+ * Only one writer per directory, so there is at most one `.old-<pid>`.
+ */
+function completeSibling(entries: string[], base: string): string | null {
+  const old = siblingDirs(entries, base, 'old')[0];
+  if (!old) return null;
+  const twin = `${base}.tmp-${old.slice(base.length + '.old-'.length)}`;
+  return entries.includes(twin) ? twin : old;
+}
+
+/**
  * Bring `dir` back after a crash inside `writeDirAtomic`. If the crash fell between its two renames
  * (`dir` missing, `dir.old-<pid>` present), the new version `dir.tmp-<pid>` (complete by then) or
  * else the old one becomes `dir`. Leftover `dir.tmp-*` (incomplete writes) and `dir.old-*` siblings
@@ -149,13 +162,8 @@ export async function recoverDir(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
-  const olds = siblingDirs(entries, base, 'old');
-  if (!(await exists(dir)) && olds.length > 0) {
-    // Only one writer per directory, so there is at most one `.old-<pid>`. Its `.tmp-<pid>` twin,
-    // if present, is complete and newer: it was fsync'ed before the old version was moved aside.
-    const pid = olds[0]!.slice(base.length + '.old-'.length);
-    const twin = `${base}.tmp-${pid}`;
-    const source = entries.includes(twin) ? twin : olds[0]!;
+  const source = completeSibling(entries, base);
+  if (source && !(await exists(dir))) {
     await rename(join(parent, source), dir);
     await fsyncDir(parent);
   }
@@ -182,10 +190,8 @@ export async function readableDir(dir: string): Promise<string | null> {
   } catch {
     return null;
   }
-  const olds = siblingDirs(entries, base, 'old');
-  if (olds.length === 0) return null;
-  const twin = `${base}.tmp-${olds[0]!.slice(base.length + '.old-'.length)}`;
-  return join(parent, entries.includes(twin) ? twin : olds[0]!);
+  const source = completeSibling(entries, base);
+  return source ? join(parent, source) : null;
 }
 
 /**
