@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   assertFloat32,
+  assertNoDilation,
   type BackendWasm,
   pair,
   release,
@@ -19,7 +20,6 @@ import {
   runKernel,
   transpose,
   type TensorInfo,
-  UnsupportedKernelError,
 } from './wasmTensors.ts';
 
 export function depthwiseConv2dBackpropFilter(args: {
@@ -32,12 +32,7 @@ export function depthwiseConv2dBackpropFilter(args: {
   const dy = args.inputs.dy!;
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   assertFloat32('DepthwiseConv2dNativeBackpropFilter', x, dy);
-  const [dh, dw] = pair(attrs.dilations);
-  if (dh !== 1 || dw !== 1) {
-    throw new UnsupportedKernelError(
-      `DepthwiseConv2dNativeBackpropFilter: dilation ${dh}x${dw} is not supported (only dilation 1 has a gradient on wasm)`,
-    );
-  }
+  assertNoDilation('DepthwiseConv2dNativeBackpropFilter', attrs.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterShape,

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   assertFloat32,
+  assertNoDilation,
   type BackendWasm,
   flipFilter,
   pair,
@@ -19,7 +20,6 @@ import {
   runKernel,
   spreadAndPad,
   type TensorInfo,
-  UnsupportedKernelError,
 } from './wasmTensors.ts';
 
 export function depthwiseConv2dBackpropInput(args: {
@@ -32,12 +32,7 @@ export function depthwiseConv2dBackpropInput(args: {
   const filter = args.inputs.filter!;
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   assertFloat32('DepthwiseConv2dNativeBackpropInput', dy, filter);
-  const [dh, dw] = pair(attrs.dilations);
-  if (dh !== 1 || dw !== 1) {
-    throw new UnsupportedKernelError(
-      `DepthwiseConv2dNativeBackpropInput: dilation ${dh}x${dw} is not supported (only dilation 1 has a gradient on wasm)`,
-    );
-  }
+  assertNoDilation('DepthwiseConv2dNativeBackpropInput', attrs.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     attrs.inputShape,
     filter.shape as [number, number, number, number],

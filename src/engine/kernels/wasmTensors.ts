@@ -148,6 +148,14 @@ export function swapChannels(
   for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) d[dstAt + o * ci + c] = s[srcAt + c * co + o]!;
 }
 
+/** Depthwise conv gradients exist for dilation 1 only (tfjs' core has none for dilated ones either). */
+export function assertNoDilation(kernel: string, dilations: number | number[] | undefined): void {
+  const [dh, dw] = pair(dilations);
+  if (dh !== 1 || dw !== 1) {
+    throw new UnsupportedKernelError(`${kernel}: dilation ${dh}x${dw} is not supported (only dilation 1 has a gradient on wasm)`);
+  }
+}
+
 /** A filter [fh, fw, …] rotated by 180° in space (the trailing axes unchanged). */
 export function flipFilter(backend: BackendWasm, filter: TensorInfo): TensorInfo {
   const [fh, fw] = filter.shape as [number, number];
