@@ -9,6 +9,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20 validates the relaxed-SIMD build only with it
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const KERNELS = [
@@ -45,7 +48,7 @@ function sectionIds(bytes) {
   return ids;
 }
 
-export async function compile(source, extraFlags = []) {
+async function compile(source, extraFlags = []) {
   const asc = (await import('assemblyscript/asc')).default;
   let wasm;
   const errors = [];
@@ -58,8 +61,6 @@ export async function compile(source, extraFlags = []) {
   });
   if (error || !wasm) throw new Error(`asc failed on ${source}: ${error?.message ?? ''}\n${errors.join('')}`);
   if (sectionIds(wasm).includes(11)) throw new Error(`${source}: the module has a data segment (would overwrite the tfjs heap)`);
-  const { default: v8 } = await import('node:v8');
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20 validates relaxed SIMD only with it
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm));
   if (imports.length !== 1 || imports[0].module !== 'env' || imports[0].name !== 'memory') {
     throw new Error(`${source}: imports ${JSON.stringify(imports)}; only env.memory is allowed`);

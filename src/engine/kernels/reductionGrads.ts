@@ -31,37 +31,28 @@ function asFloat32(dy: tf.Tensor): tf.Tensor | null {
   return null;
 }
 
-export const sumGradientConfig: tf.GradConfig = {
-  kernelName: 'Sum',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    const axes = tf.util.parseAxisParam((attrs as unknown as ReduceAttrs).axis as number[], x.shape);
-    return {
-      x: () => {
-        const g = expandedDy(asFloat32(dy as tf.Tensor) ?? (dy as tf.Tensor), x, axes);
-        if (g.dtype !== 'float32') return tf.mul(g, tf.ones(x.shape, 'float32')); // tfjs-core's own
-        return tf.broadcastTo(g, x.shape);
-      },
-    };
-  },
-};
+/** The gradient config of Sum (mean = false) or Mean (mean = true): the same broadcast, Mean's scaled by 1/reduceSize. */
+function broadcastGradient(kernelName: 'Sum' | 'Mean', mean: boolean): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as ReduceAttrs).axis as number[], x.shape);
+      const reduceSize = tf.util.sizeFromShape(tf.backend_util.computeOutAndReduceShapes(x.shape, axes)[1]);
+      const scale = (t: tf.Tensor) => (mean ? tf.div(t, reduceSize) : t);
+      return {
+        x: () => {
+          const g = expandedDy(asFloat32(dy as tf.Tensor) ?? (dy as tf.Tensor), x, axes);
+          if (g.dtype !== 'float32') return scale(tf.mul(g, tf.ones(x.shape, 'float32'))); // tfjs-core's own
+          return tf.broadcastTo(scale(g), x.shape);
+        },
+      };
+    },
+  };
+}
 
-export const meanGradientConfig: tf.GradConfig = {
-  kernelName: 'Mean',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    const axes = tf.util.parseAxisParam((attrs as unknown as ReduceAttrs).axis as number[], x.shape);
-    const reduceSize = tf.util.sizeFromShape(tf.backend_util.computeOutAndReduceShapes(x.shape, axes)[1]);
-    return {
-      x: () => {
-        const g = expandedDy(asFloat32(dy as tf.Tensor) ?? (dy as tf.Tensor), x, axes);
-        if (g.dtype !== 'float32') return tf.div(tf.mul(g, tf.ones(x.shape, 'float32')), reduceSize); // tfjs-core's own
-        return tf.broadcastTo(tf.div(g, reduceSize), x.shape);
-      },
-    };
-  },
-};
+export const sumGradientConfig = broadcastGradient('Sum', false);
+export const meanGradientConfig = broadcastGradient('Mean', true);
 
 export const REDUCTION_GRADIENTS: readonly tf.GradConfig[] = [sumGradientConfig, meanGradientConfig];

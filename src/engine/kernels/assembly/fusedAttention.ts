@@ -9,8 +9,9 @@
 //
 // Rows j are taken four at a time: their scores live in four row buffers of N floats (L1-sized),
 // so the map never goes to memory. The 4-row × 8-lane register tiles are written out by hand (the
-// repetitive blocks below), as a C kernel would be: AssemblyScript cannot loop over registers. Forward saves m_j and 1/l_j per row; backward recomputes β for
-// four rows at a time and forms every gradient from them:
+// repetitive blocks below), as a C kernel would be: AssemblyScript cannot loop over registers.
+// Forward saves m_j and 1/l_j per row; backward recomputes β for four rows at a time and forms
+// every gradient from them:
 //
 //   dβ_ji = dO_j · h_i,  D_j = dO_j · o_j,  dS_ji = β_ji (dβ_ji − D_j),
 //   dH_i += Σ_j β_ji dO_j,  dF_i += Σ_j dS_ji g_j,  dG_j = Σ_i dS_ji f_i.
