@@ -124,6 +124,49 @@ function packTransposedPanels(src: usize, dst: usize, n: i32, c: i32): void {
   }
 }
 
+/**
+ * The kernels' one GEMM micro-tile, 4 rows × 8 lanes in registers: for r = 0..3,
+ * tile[r] = Σ_k a_r[k] · panel[k], where a_r[k] is the float at a_r + 4k and panel[k] the 8 floats at
+ * panel + 32k (k < count). The 4 × 8 sums go to `tile` (32 floats, in scratch).
+ */
+@inline function tile4x8(a0: usize, a1: usize, a2: usize, a3: usize, panel: usize, count: i32, tile: usize): void {
+  let r00 = f32x4.splat(0);
+  let r01 = r00;
+  let r10 = r00;
+  let r11 = r00;
+  let r20 = r00;
+  let r21 = r00;
+  let r30 = r00;
+  let r31 = r00;
+  let pp = panel;
+  for (let k = 0; k < count; k++) {
+    const v0 = ld(pp);
+    const v1 = ld(pp + 16);
+    const ko = <usize>k << 2;
+    let x = bc(a0 + ko);
+    r00 = madd(r00, x, v0);
+    r01 = madd(r01, x, v1);
+    x = bc(a1 + ko);
+    r10 = madd(r10, x, v0);
+    r11 = madd(r11, x, v1);
+    x = bc(a2 + ko);
+    r20 = madd(r20, x, v0);
+    r21 = madd(r21, x, v1);
+    x = bc(a3 + ko);
+    r30 = madd(r30, x, v0);
+    r31 = madd(r31, x, v1);
+    pp += 32;
+  }
+  st(tile, r00);
+  st(tile + 16, r01);
+  st(tile + 32, r10);
+  st(tile + 48, r11);
+  st(tile + 64, r20);
+  st(tile + 80, r21);
+  st(tile + 96, r30);
+  st(tile + 112, r31);
+}
+
 function zero(p: usize, count: i32): void {
   memory.fill(p, 0, <usize>count << 2);
 }
@@ -196,9 +239,9 @@ function rowBlockBeta(ft: usize, g: usize, stats: usize, j0: i32, n: i32, d: i32
   }
 }
 
-/** Scratch floats `attentionForward` needs: D·N (Fᵀ) + 4·N (row buffers) + N·C (H in panels). */
+/** Scratch floats `attentionForward` needs: D·N (Fᵀ) + 4·N (row buffers) + N·C (H in panels) + 32 (a tile). */
 export function forwardScratch(n: i32, d: i32, c: i32): i32 {
-  return d * n + 4 * n + n * c;
+  return d * n + 4 * n + n * c + 32;
 }
 
 /** O = softmax(G Fᵀ) H for `batch` images; stats ← (m_j, 1/l_j). */
@@ -208,6 +251,7 @@ export function attentionForward(f: usize, g: usize, h: usize, o: usize, stats: 
   const rowBytes = <usize>n << 2;
   const hpan = pbuf + 4 * rowBytes;
   const panelBytes = (<usize>n * 8) << 2;
+  const tile = hpan + ((<usize>n * c) << 2);
   for (let b = 0; b < batch; b++) {
     const fb = f + ((<usize>b * n * d) << 2);
     const gb = g + ((<usize>b * n * d) << 2);
@@ -227,53 +271,27 @@ export function attentionForward(f: usize, g: usize, h: usize, o: usize, stats: 
       const inv1 = f32x4.splat(load<f32>(sj + 12));
       const inv2 = f32x4.splat(load<f32>(sj + 20));
       const inv3 = f32x4.splat(load<f32>(sj + 28));
-      // o_j = (1/l_j) Σ_i exp(s_ji − m_j) h_i, 8 channels × 4 rows in registers.
+      // o_j = (1/l_j) Σ_i exp(s_ji − m_j) h_i, 8 channels × 4 rows at a time.
+      const ostride = <usize>c << 2;
       for (let cc = 0; cc < c; cc += 8) {
-        let a00 = f32x4.splat(0);
-        let a01 = a00;
-        let a10 = a00;
-        let a11 = a00;
-        let a20 = a00;
-        let a21 = a00;
-        let a30 = a00;
-        let a31 = a00;
-        let hp = hpan + <usize>(cc >> 3) * panelBytes;
-        for (let i = 0; i < n; i++) {
-          const h0 = ld(hp);
-          const h1 = ld(hp + 16);
-          const io = <usize>i << 2;
-          let s = bc(p0 + io);
-          a00 = madd(a00, s, h0);
-          a01 = madd(a01, s, h1);
-          s = bc(p1 + io);
-          a10 = madd(a10, s, h0);
-          a11 = madd(a11, s, h1);
-          s = bc(p2 + io);
-          a20 = madd(a20, s, h0);
-          a21 = madd(a21, s, h1);
-          s = bc(p3 + io);
-          a30 = madd(a30, s, h0);
-          a31 = madd(a31, s, h1);
-          hp += 32;
-        }
+        tile4x8(p0, p1, p2, p3, hpan + <usize>(cc >> 3) * panelBytes, n, tile);
         const or0 = ob + ((<usize>j0 * c + cc) << 2);
-        const ostride = <usize>c << 2;
-        st(or0, f32x4.mul(a00, inv0));
-        st(or0 + 16, f32x4.mul(a01, inv0));
-        st(or0 + ostride, f32x4.mul(a10, inv1));
-        st(or0 + ostride + 16, f32x4.mul(a11, inv1));
-        st(or0 + 2 * ostride, f32x4.mul(a20, inv2));
-        st(or0 + 2 * ostride + 16, f32x4.mul(a21, inv2));
-        st(or0 + 3 * ostride, f32x4.mul(a30, inv3));
-        st(or0 + 3 * ostride + 16, f32x4.mul(a31, inv3));
+        st(or0, f32x4.mul(ld(tile), inv0));
+        st(or0 + 16, f32x4.mul(ld(tile + 16), inv0));
+        st(or0 + ostride, f32x4.mul(ld(tile + 32), inv1));
+        st(or0 + ostride + 16, f32x4.mul(ld(tile + 48), inv1));
+        st(or0 + 2 * ostride, f32x4.mul(ld(tile + 64), inv2));
+        st(or0 + 2 * ostride + 16, f32x4.mul(ld(tile + 80), inv2));
+        st(or0 + 3 * ostride, f32x4.mul(ld(tile + 96), inv3));
+        st(or0 + 3 * ostride + 16, f32x4.mul(ld(tile + 112), inv3));
       }
     }
   }
 }
 
-/** Scratch floats `attentionBackward` needs: 2·D·N (Fᵀ, dFᵀ) + 2·C·N (Hᵀ and dH in panels) + 8·N (β and dS rows). */
+/** Scratch floats `attentionBackward` needs: 2·D·N (Fᵀ, dFᵀ) + 2·C·N (Hᵀ and dH in panels) + 8·N (β and dS rows) + 32 (a tile). */
 export function backwardScratch(n: i32, d: i32, c: i32): i32 {
-  return 2 * d * n + 2 * c * n + 8 * n;
+  return 2 * d * n + 2 * c * n + 8 * n + 32;
 }
 
 /** dF, dG, dH of O = softmax(G Fᵀ) H given dO, the forward's O and stats. Overwrites dF, dG, dH. */
@@ -289,6 +307,7 @@ export function attentionBackward(
   const pbuf = ht + ((<usize>c * n) << 2);
   const dsbuf = pbuf + 4 * rowBytes;
   const dhpan = dsbuf + 4 * rowBytes;
+  const tile = dhpan + ((<usize>n * c) << 2);
   const panelBytes = (<usize>n * 8) << 2;
   const cBytes = <usize>c << 2;
   for (let b = 0; b < batch; b++) {
@@ -336,44 +355,18 @@ export function attentionBackward(
       const D1 = f32x4.splat(hsum(e1));
       const D2 = f32x4.splat(hsum(e2));
       const D3 = f32x4.splat(hsum(e3));
-      // dβ_ji = Σ_c dO_jc hᵀ_ci for 8 i × 4 rows in registers, then dS = β (dβ − D).
+      // dβ_ji = Σ_c dO_jc hᵀ_ci for 8 i × 4 rows at a time, then dS = β (dβ − D).
       for (let i = 0; i < n; i += 8) {
         const io = <usize>i << 2;
-        let a00 = f32x4.splat(0);
-        let a01 = a00;
-        let a10 = a00;
-        let a11 = a00;
-        let a20 = a00;
-        let a21 = a00;
-        let a30 = a00;
-        let a31 = a00;
-        let hp = ht + ((<usize>i * c) << 2); // panel i/8: [C, 8]
-        for (let cc = 0; cc < c; cc++) {
-          const h0 = ld(hp);
-          const h1 = ld(hp + 16);
-          const co = <usize>cc << 2;
-          let s = bc(do0 + co);
-          a00 = madd(a00, s, h0);
-          a01 = madd(a01, s, h1);
-          s = bc(do1 + co);
-          a10 = madd(a10, s, h0);
-          a11 = madd(a11, s, h1);
-          s = bc(do2 + co);
-          a20 = madd(a20, s, h0);
-          a21 = madd(a21, s, h1);
-          s = bc(do3 + co);
-          a30 = madd(a30, s, h0);
-          a31 = madd(a31, s, h1);
-          hp += 32;
-        }
-        st(ds0 + io, f32x4.mul(ld(p0 + io), f32x4.sub(a00, D0)));
-        st(ds0 + io + 16, f32x4.mul(ld(p0 + io + 16), f32x4.sub(a01, D0)));
-        st(ds1 + io, f32x4.mul(ld(p1 + io), f32x4.sub(a10, D1)));
-        st(ds1 + io + 16, f32x4.mul(ld(p1 + io + 16), f32x4.sub(a11, D1)));
-        st(ds2 + io, f32x4.mul(ld(p2 + io), f32x4.sub(a20, D2)));
-        st(ds2 + io + 16, f32x4.mul(ld(p2 + io + 16), f32x4.sub(a21, D2)));
-        st(ds3 + io, f32x4.mul(ld(p3 + io), f32x4.sub(a30, D3)));
-        st(ds3 + io + 16, f32x4.mul(ld(p3 + io + 16), f32x4.sub(a31, D3)));
+        tile4x8(do0, do1, do2, do3, ht + ((<usize>i * c) << 2), c, tile); // panel i/8 of Hᵀ: [C, 8]
+        st(ds0 + io, f32x4.mul(ld(p0 + io), f32x4.sub(ld(tile), D0)));
+        st(ds0 + io + 16, f32x4.mul(ld(p0 + io + 16), f32x4.sub(ld(tile + 16), D0)));
+        st(ds1 + io, f32x4.mul(ld(p1 + io), f32x4.sub(ld(tile + 32), D1)));
+        st(ds1 + io + 16, f32x4.mul(ld(p1 + io + 16), f32x4.sub(ld(tile + 48), D1)));
+        st(ds2 + io, f32x4.mul(ld(p2 + io), f32x4.sub(ld(tile + 64), D2)));
+        st(ds2 + io + 16, f32x4.mul(ld(p2 + io + 16), f32x4.sub(ld(tile + 80), D2)));
+        st(ds3 + io, f32x4.mul(ld(p3 + io), f32x4.sub(ld(tile + 96), D3)));
+        st(ds3 + io + 16, f32x4.mul(ld(p3 + io + 16), f32x4.sub(ld(tile + 112), D3)));
       }
       // dH_i += Σ_r β_ri dO_r, 8 channels at a time (the four rows' dO in registers).
       for (let cc = 0; cc < c; cc += 8) {
