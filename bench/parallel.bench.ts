@@ -25,6 +25,7 @@
  *      the critical path (see above).
  *      FDFT_BENCH_ONNX_THREADS=n: onnxruntime intra-op threads (default: `fdft train`'s, every core;
  *      1 makes the critical-path CPU column comparable to an idle machine's time again).
+ *      FDFT_BENCH_FTT=0: FDFtNet without the FTT (`fdft train --no-ftt`, issue 9's third row).
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -41,7 +42,12 @@ import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
 import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featureMapPrefetch.ts';
 import { peakRssMiB } from './peakRss.ts';
 
-const REFERENCE_MS: Record<number, number> = { 32: 615, 128: 3080 };
+/** Issue 9's PyTorch 1.13 figures (2 threads), ms per training step by batch. */
+const REFERENCE_MS: Record<'finetune' | 'noFtt' | 'pretrain', Record<number, number>> = {
+  finetune: { 32: 615, 128: 3080 },
+  noFtt: { 32: 137, 128: 667 },
+  pretrain: { 32: 336, 128: 1640 },
+};
 
 function listEnv(name: string, fallback: string): number[] {
   return (process.env[name] ?? fallback).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -154,6 +160,8 @@ export default async function bench(): Promise<void> {
   const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
   const kind = process.env.FDFT_BENCH_KIND === 'pretrain' ? 'pretrain' : 'finetune';
   const backboneEngine = process.env.FDFT_BENCH_BACKBONE_ENGINE === 'onnx' && kind === 'finetune' ? 'onnx' : 'tfjs';
+  const useFtt = process.env.FDFT_BENCH_FTT !== '0';
+  const reference = REFERENCE_MS[kind === 'pretrain' ? 'pretrain' : useFtt ? 'finetune' : 'noFtt'];
   // onnxruntime intra-op threads: unset = createBackboneRunner's default, as `fdft train` runs it.
   const onnxThreads = process.env.FDFT_BENCH_ONNX_THREADS ? Number(process.env.FDFT_BENCH_ONNX_THREADS) : undefined;
   if (onnxThreads !== undefined && !(Number.isInteger(onnxThreads) && onnxThreads > 0)) {
@@ -164,7 +172,7 @@ export default async function bench(): Promise<void> {
   const what =
     kind === 'pretrain'
       ? 'Xception classifier, every weight trained (fdft pretrain)'
-      : `FDFtNet Xception (fresh weights, frozen) M=3 N=4 (fdft train); frozen backbone on ${backboneEngine === 'onnx' ? `onnxruntime (${onnxThreadsText}) on the main thread` : 'tfjs in each thread'}`;
+      : `FDFtNet Xception (fresh weights, frozen) ${useFtt ? 'M=3' : 'without FTT'} N=4 (fdft train${useFtt ? '' : ' --no-ftt'}); frozen backbone on ${backboneEngine === 'onnx' ? `onnxruntime (${onnxThreadsText}) on the main thread` : 'tfjs in each thread'}`;
   console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
   console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
   console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
@@ -183,7 +191,7 @@ export default async function bench(): Promise<void> {
     artefact = trainModel = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
     inputsFor = (xs) => xs;
   } else {
-    const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
+    const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt });
     [artefact, trainModel] = [net.model, net.head];
     inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
     if (backboneEngine === 'onnx') {
@@ -246,7 +254,7 @@ export default async function bench(): Promise<void> {
     const one = results.get(`1:${b}`);
     for (const w of workerCounts) {
       const r = results.get(`${w}:${b}`)!;
-      const ref = kind === 'finetune' ? REFERENCE_MS[b] : undefined;
+      const ref = reference[b];
       if (r.error) {
         console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
         continue;
@@ -264,7 +272,7 @@ export default async function bench(): Promise<void> {
       for (const w of workerCounts) {
         const ms = overlapped.get(`${w}:${b}`);
         if (ms === undefined) continue;
-        const ref = REFERENCE_MS[b];
+        const ref = reference[b];
         console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(ms)} | ${x(results.get(`${w}:${b}`)?.wallMs, ms)} | ${ref ? f(ref) : '—'} | ${ref ? (ms / ref).toFixed(2) : '—'} |`);
       }
     }

@@ -10,6 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { DatasetError, DataOptionsError } from './errors.ts';
 import { balancedSubset, DEFAULT_SPLIT, splitSamples, type SplitSpec } from './split.ts';
+import { checkFileTraits, fileTraitWarnings } from './fileTraits.ts';
 import { buildSummary } from './summary.ts';
 import { SPLIT_NAMES, type DatasetIndex, type Label, type Sample, type SkippedFile, type SplitName, type Splits } from './types.ts';
 import { listImageFiles } from './walk.ts';
@@ -172,9 +173,11 @@ export async function discoverDataset(root: string, opts: DiscoverOptions = {}):
   if (re && ungrouped) warnings.push(`${ungrouped} file(s) did not match --group-by ${re.source}; each is its own group`);
 
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const fileTraits = await checkFileTraits(SPLIT_NAMES.flatMap((n) => splits[n]));
+  warnings.push(...fileTraitWarnings(fileTraits));
   const summary = buildSummary(
     { root: absRoot, layout, splits, skipped },
-    { seed, groupBy: re?.source, finetuneSource, warnings, ungrouped: re ? ungrouped : undefined },
+    { seed, groupBy: re?.source, finetuneSource, warnings, ungrouped: re ? ungrouped : undefined, fileTraits },
   );
   return { root: absRoot, layout, splits, skipped, summary };
 }

@@ -32,6 +32,7 @@ export interface SummaryMeta {
   finetuneSource: DatasetSummary['finetuneSource'];
   warnings: string[];
   ungrouped?: number;
+  fileTraits?: DatasetSummary['fileTraits'];
 }
 
 /**
@@ -72,11 +73,12 @@ export function buildSummary(index: Pick<DatasetIndex, 'root' | 'layout' | 'spli
   };
   if (meta?.groupBy !== undefined) s.groupBy = meta.groupBy;
   if (meta?.ungrouped !== undefined) s.ungrouped = meta.ungrouped;
+  if (meta?.fileTraits) s.fileTraits = meta.fileTraits;
   return s;
 }
 
 /** A plain-text table of the summary (what commands print). */
-export function formatDatasetSummary(s: DatasetSummary, opts: { maxSkipped?: number } = {}): string {
+export function formatDatasetSummary(s: DatasetSummary, opts: { maxSkipped?: number; fileTraits?: boolean } = {}): string {
   const maxSkipped = opts.maxSkipped ?? 10;
   const lines: string[] = [];
   lines.push(`dataset ${s.root} (${s.layout}${s.layout === 'flat' ? `, split seed ${s.seed}` : ''}${s.groupBy ? `, grouped by /${s.groupBy}/` : ''})`);
@@ -104,6 +106,11 @@ export function formatDatasetSummary(s: DatasetSummary, opts: { maxSkipped?: num
     if (s.skipped.total > maxSkipped) lines.push(`  … ${s.skipped.total - maxSkipped} more in the JSON summary`);
   } else {
     lines.push('skipped 0 files');
+  }
+  if (opts.fileTraits && s.fileTraits) {
+    const { inspected, traits } = s.fileTraits;
+    lines.push(`file traits (header of ${inspected.real} real + ${inspected.fake} fake files; separation = balanced accuracy of that trait alone)`);
+    for (const t of traits) lines.push(`  ${t.trait.padEnd(12)} ${(t.balancedAccuracy * 100).toFixed(0).padStart(3)} %   real: ${t.real}   fake: ${t.fake}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');

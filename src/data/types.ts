@@ -2,6 +2,7 @@
  * Shapes shared by the data pipeline and its users (training loop, classical pipeline, CLI).
  * Label convention everywhere in fdft: 0 = real, 1 = fake (fake is the positive class).
  */
+import type { FileTraitsReport } from './fileTraits.ts';
 
 export type Label = 0 | 1;
 export const CLASS_NAMES = ['real', 'fake'] as const;
@@ -69,6 +70,8 @@ export interface DatasetSummary {
   warnings: string[];
   /** Filled in once images are decoded (`summarizeDataset(index, loaded)`). */
   decoded?: Partial<Record<SplitName, ClassCounts>>;
+  /** How the classes' files are stored, and whether that alone separates them (fileTraits.ts). */
+  fileTraits?: FileTraitsReport;
 }
 
 export interface DatasetIndex {

@@ -70,6 +70,6 @@ export const command: CommandModule<object, DataArgs> = {
     }
     if (argv.out) await writeDatasetSummary(argv.out, summary);
     if (argv.json) console.log(JSON.stringify(summary));
-    else console.log(formatDatasetSummary(summary));
+    else console.log(formatDatasetSummary(summary, { fileTraits: true }));
   },
 };
