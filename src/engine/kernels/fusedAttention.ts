@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_ATTENTION_RELAXED_WASM_BASE64, FUSED_ATTENTION_WASM_BASE64 } from './fusedAttentionBinary.ts';
 import { HeapModule } from './heapModule.ts';
-import { type BackendWasm, byteOffset, release, type TensorInfo, UnsupportedKernelError } from './wasmTensors.ts';
+import { type BackendWasm, byteOffset, processEnv as env, release, type TensorInfo, UnsupportedKernelError } from './wasmTensors.ts';
 
 export const FUSED_ATTENTION = 'FdftAttention';
 export const FUSED_ATTENTION_GRAD = 'FdftAttentionGrad';
@@ -31,8 +31,6 @@ interface FusedAttentionModule {
     batch: number, n: number, d: number, c: number,
   ): void;
 }
-
-const env = (): Record<string, string | undefined> => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 
 /** The relaxed-SIMD build (fused multiply-add) where the runtime has it, else baseline SIMD. `FDFT_RELAXED_SIMD=0` forces baseline. */
 const fusedModule = new HeapModule<FusedAttentionModule>(

@@ -19,6 +19,7 @@ import { fusedAttentionGradKernelConfig, fusedAttentionKernelConfig } from './fu
 import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './maxPoolGrad.ts';
 import { meanConfig } from './mean.ts';
+import { conv2dConfig, fusedConv2dConfig } from './pointwiseConv.ts';
 import { REDUCTION_GRADIENTS } from './reductionGrads.ts';
 import { softmaxGradientConfig, softmaxGradKernelConfig } from './softmaxGrad.ts';
 import { sliceConfig } from './slice.ts';
@@ -42,9 +43,11 @@ export const ADDED_KERNELS: readonly tf.KernelConfig[] = [
   fusedAttentionGradKernelConfig,
 ];
 
-/** Stock wasm kernels replaced: by faster compositions, and MaxPoolGrad, which is wrong in 4.22. */
+/** Stock wasm kernels replaced: by faster compositions (or, for Conv2D / FusedConv2D, in one case), and MaxPoolGrad, which is wrong in 4.22. */
 export const REPLACED_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropInputConfig,
+  conv2dConfig,
+  fusedConv2dConfig,
   maxPoolGradConfig,
   batchMatMulConfig,
   transposeConfig,

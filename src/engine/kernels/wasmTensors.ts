@@ -194,6 +194,11 @@ function heapRecord(backend: BackendWasm, x: TensorInfo): HeapRecord {
   return (backend.dataIdMap as unknown as { get(d: object): HeapRecord }).get(x.dataId);
 }
 
+/** process.env where there is one (Node, workers), else {} (browsers): fdft's kernel switches. */
+export function processEnv(): Record<string, string | undefined> {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+}
+
 /** The wasm-side tensor id of `x` (what the backend's C++ functions take). */
 export function wasmId(backend: BackendWasm, x: TensorInfo): number {
   return heapRecord(backend, x).id;
