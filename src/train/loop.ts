@@ -148,12 +148,17 @@ export function createOptimizer(config: TrainConfig): tf.Optimizer {
   throw new Error(`unknown optimizer '${config.optimizer as string}' (use sgd or adam)`);
 }
 
+/** Whether `l2Penalty` decays a weight: conv / dense / depthwise / pointwise kernels, not biases, BN or γ. */
+export function isDecayed(name: string): boolean {
+  return /kernel/i.test(name);
+}
+
 /**
  * L2 weight decay on the trainable conv/dense kernels (Keras `l2(λ)`: λ·Σw²). Computed here
  * explicitly because a custom loop does not collect tfjs-layers' regularizer losses.
  */
 export function l2Penalty(vars: tf.Variable[], l2: number): tf.Scalar {
-  const kernels = vars.filter((v) => /kernel/i.test(v.name));
+  const kernels = vars.filter((v) => isDecayed(v.name));
   if (l2 === 0 || kernels.length === 0) return tf.scalar(0);
   return tf.mul(l2, tf.addN(kernels.map((v) => tf.sum(tf.square(v))))) as tf.Scalar;
 }

@@ -48,7 +48,8 @@ async function loadReplica(): Promise<Replica> {
     stateVars: trainModel.nonTrainableWeights.map(variableOf),
     trainLayout: layoutOf(specsOf(trainModel.trainableWeights)),
     stateLayout: layoutOf(specsOf(trainModel.nonTrainableWeights)),
-    gradients: localGradients(trainModel, inputsFor, init.l2),
+    // No L2 term: the main thread adds it once to the summed gradient (workerPool.ts).
+    gradients: localGradients(trainModel, inputsFor, 0),
   };
 }
 

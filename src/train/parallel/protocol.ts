@@ -14,7 +14,6 @@ export type ReplicaKind = 'pretrain' | 'finetune';
 export interface WorkerInit {
   kind: ReplicaKind;
   modelDir: string;
-  l2: number;
   /** The main thread's tfjs backend ('wasm', 'cpu', 'tensorflow'). */
   backend: string;
   index: number;

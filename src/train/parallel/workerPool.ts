@@ -5,14 +5,18 @@
  *
  *   1. writes its current trainable weights and BatchNormalization statistics into shared memory,
  *   2. cuts the batch into contiguous slices, one per worker (slice i has n_i images),
- *   3. lets every worker compute loss_i, correct_i and grad_i of its slice (mean over the slice,
- *      plus the L2 penalty) with the same `localGradients` as in-thread training,
- *   4. takes back n_i·loss_i, correct_i and n_i·grad_i and divides their sums by N = Σ n_i.
+ *   3. lets every worker compute loss_i, correct_i and grad_i of its slice (mean cross-entropy
+ *      over the slice) with the same `localGradients` as in-thread training, without the L2 penalty,
+ *   4. takes back n_i·loss_i, correct_i and n_i·grad_i, divides their sums by N = Σ n_i, and adds
+ *      the L2 penalty λ·Σw² and its gradient 2λ·w, in the same pass over the flat gradient.
  *
  * The mean cross-entropy and its gradient are sums over images divided by N, and the L2 term
- * enters every slice whole, so Σ n_i·grad_i / N is EXACTLY the whole batch's gradient (up to
+ * belongs to the whole batch once, so this is EXACTLY the whole batch's loss and gradient (up to
  * float rounding): the optimizer, applied once on the main thread, sees the same update as with
- * one thread.
+ * one thread. (The L2 term is added here rather than by every worker's tape because there it cost
+ * five element-wise tfjs ops per kernel per worker — a quarter of a no-FTT head step, whose
+ * 2048→576 expand kernel has 1.2 M weights; here it is one JavaScript loop over weights the main
+ * thread has just written to shared memory anyway.)
  *
  * BatchNormalization in training mode is the exception (like PyTorch DDP without SyncBN): each
  * worker normalises with its own slice's mean and variance, and updates its moving statistics
@@ -30,7 +34,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { engineInfo } from '../../engine/index.ts';
-import type { Batch, GradientFn } from '../loop.ts';
+import { type Batch, type GradientFn, isDecayed } from '../loop.ts';
 import { ParallelTrainingError } from './errors.ts';
 import { MOVING_STATISTIC, type DoneMessage, type FromWorker, type ReadyMessage, type ReplicaKind, type StepMessage, type ToWorker, type WorkerInit } from './protocol.ts';
 import { assertSameLayout, layoutOf, readInto, specsOf, variableOf, type WeightLayout } from './weightLayout.ts';
@@ -179,6 +183,28 @@ export function sumDividedBy(parts: Float32Array[], n: number, into?: Float32Arr
   return sum;
 }
 
+/** [start, end) of every weight `l2Penalty` decays, in the flat layout. */
+export function decayedRanges(layout: WeightLayout): Array<[number, number]> {
+  return layout.specs.flatMap((s, k) => (isDecayed(s.name) ? [[layout.offsets[k]!, layout.offsets[k + 1]!] as [number, number]] : []));
+}
+
+/**
+ * The L2 term of `l2Penalty` on flat arrays: adds 2λ·w to `grad` over `ranges` (float32, as tfjs
+ * stores it) and returns λ·Σw² (summed in float64).
+ */
+export function addL2(grad: Float32Array, weights: Float32Array, ranges: Array<[number, number]>, l2: number): number {
+  const twice = 2 * l2;
+  let squares = 0;
+  for (const [from, to] of ranges) {
+    for (let j = from; j < to; j++) {
+      const w = weights[j]!;
+      grad[j]! += twice * w;
+      squares += w * w;
+    }
+  }
+  return l2 * squares;
+}
+
 /** Sizes of `workers` contiguous slices of `n` items, as equal as possible (larger ones first). */
 export function sliceSizes(n: number, workers: number): number[] {
   const base = Math.floor(n / workers);
@@ -192,7 +218,7 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
   const backend = o.backend ?? engineInfo()?.backend ?? tf.getBackend();
   const pool = Array.from(
     { length: o.workers },
-    (_, index) => new GradientWorker(index, { kind: o.kind, modelDir: o.modelDir, l2: o.l2, backend, index }),
+    (_, index) => new GradientWorker(index, { kind: o.kind, modelDir: o.modelDir, backend, index }),
   );
   let closed = false;
   const close = async () => {
@@ -227,6 +253,7 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
   setRef(false);
 
   const P = trainLayout.total;
+  const decayed = decayedRanges(trainLayout);
   // Which state variables a step changes and the main thread averages: BN moving statistics.
   const averaged = stateLayout.specs.map((s, i) => (MOVING_STATISTIC.test(s.name) ? i : -1)).filter((i) => i >= 0);
   let trainVars: tf.Variable[] | undefined;
@@ -314,6 +341,7 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
         n,
         reuse ? (gradientSum ??= new Float32Array(P)) : undefined,
       );
+      const penalty = o.l2 === 0 ? 0 : addL2(sum, weights, decayed, o.l2);
       const grads: tf.NamedTensorMap = {};
       trainVars.forEach((v, k) => {
         const g = sum.subarray(trainLayout.offsets[k]!, trainLayout.offsets[k + 1]!);
@@ -333,7 +361,7 @@ export async function createDataParallelGradients(o: DataParallelOptions): Promi
         t.dispose();
       }
       return {
-        loss: done.reduce((s, d) => s + d.lossTimesN, 0) / n,
+        loss: done.reduce((s, d) => s + d.lossTimesN, 0) / n + penalty,
         correct: done.reduce((s, d) => s + d.correct, 0),
         grads,
       };
