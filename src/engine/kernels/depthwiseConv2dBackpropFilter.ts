@@ -7,6 +7,7 @@
  * computed as ONE stock depthwise conv with batch and channels folded together: X as
  * [1, H, W, B·C], dY as the filter [OH, OW, B·C, M], stride 1 and dilation = the forward stride,
  * giving [1, fh, fw, B·C·M]; a sum over the batch axis then gives [fh, fw, C, M].
+ * Many channels over a few pixels (MBblockV3 on the 1x1 map) take direct loops instead (depthwiseDirect.ts).
  * Dilated depthwise convs have no gradient here (nor in tfjs' core): a clear error says so.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,8 @@ import {
   assertFloat32,
   assertNoDilation,
   type BackendWasm,
+  heapF32,
+  makeZeros,
   pair,
   release,
   reshape,
@@ -21,6 +24,7 @@ import {
   transpose,
   type TensorInfo,
 } from './wasmTensors.ts';
+import { depthwiseDirectApplies, depthwiseFilterGradient, geometryOf } from './depthwiseDirect.ts';
 
 export function depthwiseConv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -45,6 +49,12 @@ export function depthwiseConv2dBackpropFilter(args: {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: fh, filterWidth: fw } = info;
   const M = attrs.filterShape[3];
+  const geometry = geometryOf(info, M);
+  if (depthwiseDirectApplies(geometry)) {
+    const dW = makeZeros(backend, [fh, fw, C, M]);
+    depthwiseFilterGradient(geometry, heapF32(backend, x), heapF32(backend, dy), heapF32(backend, dW));
+    return dW;
+  }
   const [sh, sw] = pair(attrs.strides);
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;

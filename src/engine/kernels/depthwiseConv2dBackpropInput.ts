@@ -6,7 +6,8 @@
  *
  * computed as ONE stock depthwise conv (multiplier 1 over the C·M channels of dY) of dY
  * zero-upsampled by the stride and padded by (f − 1 − pad), with the filter rotated by 180°;
- * for M > 1 a sum over m follows. Dilated depthwise convs have no gradient here (nor in tfjs' core).
+ * for M > 1 a sum over m follows. Many channels over a few pixels (MBblockV3 on the 1x1 map) take
+ * direct loops instead (depthwiseDirect.ts). Dilated depthwise convs have no gradient here (nor in tfjs' core).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -14,6 +15,8 @@ import {
   assertNoDilation,
   type BackendWasm,
   flipFilter,
+  heapF32,
+  makeZeros,
   pair,
   release,
   reshape,
@@ -21,6 +24,7 @@ import {
   spreadAndPad,
   type TensorInfo,
 } from './wasmTensors.ts';
+import { depthwiseDirectApplies, depthwiseInputGradient, geometryOf } from './depthwiseDirect.ts';
 
 export function depthwiseConv2dBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -45,6 +49,12 @@ export function depthwiseConv2dBackpropInput(args: {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: fh, filterWidth: fw } = info;
   const M = filter.shape[3]!;
+  const geometry = geometryOf(info, M);
+  if (depthwiseDirectApplies(geometry)) {
+    const dX = makeZeros(backend, [B, H, W, C]);
+    depthwiseInputGradient(geometry, heapF32(backend, dy), heapF32(backend, filter), heapF32(backend, dX));
+    return dX;
+  }
   const [sh, sw] = pair(attrs.strides);
   const top = fh - 1 - info.padInfo.top;
   const left = fw - 1 - info.padInfo.left;

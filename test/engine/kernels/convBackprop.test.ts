@@ -6,6 +6,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { depthwiseDirectApplies, geometryOf } from '../../../src/engine/kernels/depthwiseDirect.ts';
 import { simdFor } from '../../../src/engine/kernels/simd/index.ts';
 import { type BackendWasm, flipFilterSwapChannels, heapF32, release } from '../../../src/engine/kernels/wasmTensors.ts';
 import { randomValues, TOLERANCE, useWasmEngine, wasmVsCpu } from '../backendPair.ts';
@@ -87,25 +88,54 @@ describe('conv2d gradients on wasm match cpu', () => {
   }
 });
 
+/** Both depthwise gradient kernels of case `c` on wasm against cpu, within TOLERANCE. */
+function checkDepthwiseGradients(c: Case): void {
+  const dyShape = outSize(c, true);
+  const attrs = { strides: c.s, pad: c.pad, dilations: 1 };
+  const dy = () => tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 5), dyShape);
+  const filterErr = wasmVsCpu(() => {
+    const x = tf.tensor4d(randomValues(c.b * c.h * c.w * c.c, 4), [c.b, c.h, c.w, c.c]);
+    return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy() }, { ...attrs, filterShape: [c.k, c.k, c.c, c.out] }) as tf.Tensor;
+  });
+  assert.ok(filterErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropFilter relative error ${filterErr}`);
+  const inputErr = wasmVsCpu(() => {
+    const filter = tf.tensor4d(randomValues(c.k * c.k * c.c * c.out, 6), [c.k, c.k, c.c, c.out]);
+    return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy(), filter }, { ...attrs, inputShape: [c.b, c.h, c.w, c.c] }) as tf.Tensor;
+  });
+  assert.ok(inputErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropInput relative error ${inputErr}`);
+}
+
 describe('depthwise conv gradients on wasm match cpu', () => {
-  for (const c of cases()) {
+  for (const c of cases()) test(label(c), () => checkDepthwiseGradients(c));
+});
+
+describe('depthwise conv gradients: the direct loops (many channels over few pixels) match cpu', () => {
+  // Every case takes depthwiseDirect.ts (C·M ≥ 64, ≤ 2^20 multiply-adds): MBblockV3's 5x5 on a 1x1
+  // map and its strided 3x3, odd sizes, explicit and negative-remainder pads, multiplier 2.
+  const direct: Case[] = [
+    { b: 3, h: 1, w: 1, c: 96, k: 5, s: 1, pad: 'same', out: 1 },
+    { b: 2, h: 2, w: 2, c: 72, k: 3, s: 2, pad: 'same', out: 1 },
+    { b: 2, h: 5, w: 3, c: 64, k: 3, s: 1, pad: 'valid', out: 1 },
+    { b: 1, h: 4, w: 6, c: 40, k: 3, s: 2, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], out: 2 },
+    { b: 2, h: 7, w: 7, c: 65, k: 2, s: 2, pad: 'valid', out: 1 },
+  ];
+  for (const c of direct) {
     test(label(c), () => {
-      const dyShape = outSize(c, true);
-      const attrs = { strides: c.s, pad: c.pad, dilations: 1 };
-      const filterErr = wasmVsCpu(() => {
-        const x = tf.tensor4d(randomValues(c.b * c.h * c.w * c.c, 4), [c.b, c.h, c.w, c.c]);
-        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 5), dyShape);
-        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: [c.k, c.k, c.c, c.out] }) as tf.Tensor;
-      });
-      assert.ok(filterErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropFilter relative error ${filterErr}`);
-      const inputErr = wasmVsCpu(() => {
-        const filter = tf.tensor4d(randomValues(c.k * c.k * c.c * c.out, 6), [c.k, c.k, c.c, c.out]);
-        const dy = tf.tensor(randomValues(dyShape.reduce((a, b) => a * b), 5), dyShape);
-        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: [c.b, c.h, c.w, c.c] }) as tf.Tensor;
-      });
-      assert.ok(inputErr <= TOLERANCE, `DepthwiseConv2dNativeBackpropInput relative error ${inputErr}`);
+      const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.c], [c.k, c.k, c.c, c.out], c.s, 1, c.pad, undefined, true);
+      assert.ok(depthwiseDirectApplies(geometryOf(info, c.out)), 'the case takes the direct loops');
+      checkDepthwiseGradients(c);
     });
   }
+  test('the rule: few channels or much work keep the stock composition', () => {
+    const g = (b: number, hw: number, c: number, k: number, s: number, m = 1) =>
+      geometryOf(tf.backend_util.computeConv2DInfo([b, hw, hw, c], [k, k, c, m], s, 1, 'same', undefined, true), m);
+    assert.equal(depthwiseDirectApplies(g(16, 1, 576, 5, 1)), true); // MB blocks 2–4
+    assert.equal(depthwiseDirectApplies(g(16, 2, 576, 3, 2)), true); // MB block 1
+    assert.equal(depthwiseDirectApplies(g(16, 64, 3, 3, 2)), false); // FTT stage 1: 3 channels
+    assert.equal(depthwiseDirectApplies(g(16, 32, 32, 3, 2)), false); // FTT stage 2: 32 channels
+    assert.equal(depthwiseDirectApplies(g(64, 16, 64, 3, 2)), false); // 2.4 M multiply-adds
+    assert.equal(depthwiseDirectApplies(g(16, 1, 32, 5, 1, 2)), true); // C·M = 64
+  });
 });
 
 test('tf.grads through conv2d, depthwise and separable convs agree with cpu', () => {
