@@ -110,14 +110,14 @@ describe('depthwise conv gradients on wasm match cpu', () => {
 });
 
 describe('depthwise conv gradients: the direct loops (many channels over few pixels) match cpu', () => {
-  // Every case takes depthwiseDirect.ts (C·M ≥ 64, ≤ 2^20 multiply-adds): MBblockV3's 5x5 on a 1x1
+  // Every case takes depthwiseDirect.ts (C·M ≥ 64, ≤ 4 output pixels): MBblockV3's 5x5 on a 1x1
   // map and its strided 3x3, odd sizes, explicit and negative-remainder pads, multiplier 2.
   const direct: Case[] = [
     { b: 3, h: 1, w: 1, c: 96, k: 5, s: 1, pad: 'same', out: 1 },
     { b: 2, h: 2, w: 2, c: 72, k: 3, s: 2, pad: 'same', out: 1 },
     { b: 2, h: 5, w: 3, c: 64, k: 3, s: 1, pad: 'valid', out: 1 },
-    { b: 1, h: 4, w: 6, c: 40, k: 3, s: 2, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], out: 2 },
-    { b: 2, h: 7, w: 7, c: 65, k: 2, s: 2, pad: 'valid', out: 1 },
+    { b: 1, h: 3, w: 4, c: 40, k: 3, s: 2, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], out: 2 },
+    { b: 2, h: 4, w: 5, c: 65, k: 2, s: 2, pad: 'valid', out: 1 },
   ];
   for (const c of direct) {
     test(label(c), () => {
@@ -133,7 +133,8 @@ describe('depthwise conv gradients: the direct loops (many channels over few pix
     assert.equal(depthwiseDirectApplies(g(16, 2, 576, 3, 2)), true); // MB block 1
     assert.equal(depthwiseDirectApplies(g(16, 64, 3, 3, 2)), false); // FTT stage 1: 3 channels
     assert.equal(depthwiseDirectApplies(g(16, 32, 32, 3, 2)), false); // FTT stage 2: 32 channels
-    assert.equal(depthwiseDirectApplies(g(64, 16, 64, 3, 2)), false); // 2.4 M multiply-adds
+    assert.equal(depthwiseDirectApplies(g(16, 16, 64, 3, 2)), false); // FTT stage 3: 8x8 outputs
+    assert.equal(depthwiseDirectApplies(g(128, 1, 576, 5, 1)), true); // any batch
     assert.equal(depthwiseDirectApplies(g(16, 1, 32, 5, 1, 2)), true); // C·M = 64
   });
 });
