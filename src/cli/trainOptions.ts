@@ -11,6 +11,7 @@ import {
   PAPER_TRAIN,
   QUICK_PRETRAIN,
   QUICK_TRAIN,
+  MONITORS,
   type TrainConfig,
 } from '../train/config.ts';
 
@@ -46,7 +47,12 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
     .option('optimizer', { type: 'string', choices: ['sgd', 'adam'] as const, describe: `Optimizer (paper: ${command === 'train' ? 'sgd, momentum 0.9' : 'adam'})` })
     .option('momentum', { type: 'number', describe: 'SGD momentum (paper: 0.9)' })
     .option('schedule', { type: 'string', choices: ['cosine', 'constant'] as const, describe: `Learning-rate schedule (paper: ${command === 'train' ? 'cosine to 0' : 'constant'})` })
-    .option('patience', { type: 'number', describe: `Early stopping: epochs without val-loss improvement (paper: ${command === 'train' ? 20 : PAPER_PRETRAIN.patience})` })
+    .option('patience', { type: 'number', describe: `Early stopping: epochs without improvement of --monitor (paper: ${command === 'train' ? 20 : PAPER_PRETRAIN.patience})` })
+    .option('monitor', {
+      type: 'string',
+      choices: MONITORS,
+      describe: 'What early stopping and the best-epoch choice watch: val_loss (the paper) or val_auroc (ranks only: in short runs on small validation sets the loss can rise with over-confidence while the AUROC still improves)',
+    })
     .option('bn-momentum', { type: 'number', describe: 'BatchNormalization momentum of the trained layers (paper/Keras: 0.99); matters only with --precise-bn 0' })
     .option('precise-bn', { type: 'number', describe: 'Precise BatchNorm: recompute BN statistics from this many training images before each validation (default 1024; quick preset 256; 0 = off, as Keras)' })
     .option('seed', { type: 'number', describe: 'Seed of splits, initialisation, shuffling and augmentation (default 1)' })
@@ -127,6 +133,7 @@ export function resolveTrainConfig(command: 'pretrain' | 'train', argv: RawArgs)
     momentum: p('momentum', base.momentum),
     schedule: p('schedule', base.schedule),
     patience: p('patience', base.patience),
+    monitor: p('monitor', 'val_loss'),
     bnMomentum: p('bnMomentum', base.bnMomentum),
     preciseBn: p('preciseBn', base.preciseBn),
     augment: augmentOn
@@ -162,6 +169,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.bnMomentum >= 0 && c.bnMomentum < 1)) throw new ConfigError(`--bn-momentum must be in [0, 1), got ${c.bnMomentum}`);
   if (!(Number.isInteger(c.preciseBn) && c.preciseBn >= 0)) throw new ConfigError(`--precise-bn must be a whole number of images ≥ 0, got ${c.preciseBn}`);
   if (!(c.patience >= 1)) throw new ConfigError(`--patience must be ≥ 1, got ${c.patience}`);
+  if (!MONITORS.includes(c.monitor)) throw new ConfigError(`--monitor must be one of ${MONITORS.join(', ')}, got '${String(c.monitor)}'`);
   if (c.groupBy) {
     try {
       new RegExp(c.groupBy);

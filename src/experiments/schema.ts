@@ -54,6 +54,7 @@ const optionBag = {
     momentum: { type: 'number', minimum: 0, maximum: 1 },
     schedule: { enum: ['cosine', 'constant'] },
     patience: { type: 'integer', minimum: 1 },
+    monitor: { enum: ['val_loss', 'val_auroc'] },
     bnMomentum: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
     preciseBn: { type: 'integer', minimum: 0 },
     M: { type: 'integer', minimum: 1 },

@@ -49,8 +49,13 @@ export interface TrainConfig {
   lr: number;
   momentum: number;
   schedule: ScheduleName;
-  /** Early stopping on val loss (paper 20). */
+  /** Early stopping: epochs without improvement of `monitor` (paper 20). */
   patience: number;
+  /**
+   * What early stopping watches and the best epoch is chosen by: validation loss (the paper's) or
+   * validation AUROC (Keras' `EarlyStopping(monitor=...)`). Absent in older run.json files = val_loss.
+   */
+  monitor: Monitor;
   /**
    * BatchNormalization momentum of the trained layers (Keras' 0.99, which the paper ran). It only
    * matters with `preciseBn: 0`: otherwise the statistics are recomputed before each validation.
@@ -68,6 +73,9 @@ export interface TrainConfig {
   /** Pretrained backbone checkpoint (train only). */
   backboneWeights?: string;
 }
+
+export type Monitor = 'val_loss' | 'val_auroc';
+export const MONITORS: readonly Monitor[] = ['val_loss', 'val_auroc'];
 
 export const PAPER_AUGMENT: AugmentConfig = {
   translate: 2,

@@ -178,7 +178,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     config.schedule === 'cosine' ? cosineAnnealing({ lr0: config.lr, totalSteps }) : constantLr(config.lr);
   const optimizer = createOptimizer(config);
   const gradients = o.gradients ?? localGradients(trainModel, o.inputsFor, config.l2);
-  let early = new EarlyStopping({ patience: config.patience, mode: 'min' });
+  const monitor = config.monitor ?? 'val_loss'; // run.json files from before --monitor
+  const monitored = (r: EpochRecord) => (monitor === 'val_auroc' ? r.valAuroc : r.valLoss);
+  let early = new EarlyStopping({ patience: config.patience, mode: monitor === 'val_auroc' ? 'max' : 'min' });
 
   let state: LoopState = {
     epoch: 0,
@@ -261,7 +263,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       ...(o.extraScalars?.() ?? {}),
     };
     assertFiniteLoss(record.valLoss, epoch + 1, step);
-    const { improved, stop } = early.update(epoch + 1, record.valLoss);
+    const { improved, stop } = early.update(epoch + 1, monitored(record));
     history.push(record);
     state = {
       epoch: epoch + 1,
@@ -284,7 +286,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     if (stop) {
       stoppedEarly = true;
       reporter.log(
-        `early stopping after epoch ${epoch + 1}: val loss has not improved for ${config.patience} epochs (best ${early.bestValue?.toFixed(4)} at epoch ${early.bestEpoch})`,
+        `early stopping after epoch ${epoch + 1}: ${monitor === 'val_auroc' ? 'val AUROC' : 'val loss'} has not improved for ${config.patience} epochs (best ${early.bestValue?.toFixed(4)} at epoch ${early.bestEpoch})`,
       );
     }
     if (o.interrupted?.()) {
@@ -296,7 +298,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
   return {
     epochsCompleted: state.epoch,
     bestEpoch: early.bestEpoch ?? 0,
-    bestValLoss: early.bestValue ?? Number.NaN,
+    // The best epoch's val loss, whichever value chose it.
+    bestValLoss: early.bestEpoch ? history[early.bestEpoch - 1]?.valLoss ?? Number.NaN : Number.NaN,
     stoppedEarly,
     interrupted,
     history,

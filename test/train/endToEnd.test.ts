@@ -191,6 +191,24 @@ test('early stopping restores the best epoch (lowest val loss) and stops after `
   assert.ok(Math.abs(ev.metrics.auroc - r.test.auroc) < 1e-6);
 });
 
+test('--monitor val_auroc: early stopping and the restored best epoch follow the validation AUROC', async () => {
+  const r = lastJson(
+    fdft(['pretrain', '--backbone', 'shallownetv3', '--data', data, '--epochs', '5', '--steps-per-epoch', '2', '--patience', '1', '--lr', '0.01', '--monitor', 'val_auroc', ...COMMON]).stdout,
+  );
+  const info = JSON.parse(await readFile(join(r.run, 'run.json'), 'utf8'));
+  assert.equal(info.config.monitor, 'val_auroc');
+  const history = (await readFile(join(r.run, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const aurocs = history.map((h) => h.valAuroc as number);
+  const bestEpoch = aurocs.indexOf(Math.max(...aurocs)) + 1; // the first of equal maxima: a tie is no improvement
+  assert.equal(info.bestEpoch, bestEpoch);
+  assert.equal(JSON.parse(await readFile(join(r.run, 'best', 'best.json'), 'utf8')).epoch, bestEpoch);
+  if (info.stoppedEarly) assert.equal(info.epochsCompleted - bestEpoch, 1, 'stops once patience (1) epochs did not improve the AUROC');
+  else assert.equal(info.epochsCompleted, 5);
+  const bad = fdft(['pretrain', '--backbone', 'shallownetv3', '--data', data, '--monitor', 'val_acc', ...COMMON], { expectFail: true });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /monitor/);
+});
+
 test('a NaN loss stops the run with a named error and keeps the last good checkpoint', () => {
   const r = fdft(['pretrain', '--backbone', 'shallownetv3', '--data', data, '--epochs', '3', '--steps-per-epoch', '3', '--optimizer', 'sgd', '--lr', '1e30', ...COMMON], {
     expectFail: true,
