@@ -7,6 +7,8 @@
  * Over larger maps (the FTT's stages) the stock convs are as fast or faster, so the rule below
  * keeps them there.
  */
+import type * as tf from '@tensorflow/tfjs';
+
 /** Shapes of one depthwise conv (NHWC, channel multiplier M), after tfjs' computeConv2DInfo. */
 export interface DepthwiseGeometry {
   B: number;
@@ -83,7 +85,7 @@ export function depthwiseInputGradient(g: DepthwiseGeometry, dy: Float32Array, w
 }
 
 /** The geometry of a kernel call from tfjs' conv info and the filter's channel multiplier. */
-export function geometryOf(info: { batchSize: number; inHeight: number; inWidth: number; inChannels: number; outHeight: number; outWidth: number; filterHeight: number; filterWidth: number; strideHeight: number; strideWidth: number; padInfo: { top: number; left: number } }, M: number): DepthwiseGeometry {
+export function geometryOf(info: tf.backend_util.Conv2DInfo, M: number): DepthwiseGeometry {
   return {
     B: info.batchSize,
     H: info.inHeight,
