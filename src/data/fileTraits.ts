@@ -174,13 +174,19 @@ function traitValue(t: FileTraits, trait: TraitName): string | undefined {
  * How well one trait separates the classes: per value, predict the class with the larger share of
  * its files; balanced accuracy over the files that have the trait. Files without it (a PNG has no
  * JPEG quality) form their own value, so a format split shows up in every JPEG-only trait too.
+ * Values seen fewer than max(3, 1 % of the files) times are pooled into one: otherwise a trait
+ * with a different value per file (photos of every size) would "separate" the classes perfectly.
  */
 export function separation(real: readonly (string | undefined)[], fake: readonly (string | undefined)[]): number {
   if (!real.length || !fake.length) return 0.5;
+  const key = (v: string | undefined) => v ?? '\0none';
+  const seen = new Map<string, number>();
+  for (const v of [...real, ...fake]) seen.set(key(v), (seen.get(key(v)) ?? 0) + 1);
+  const rare = Math.max(3, 0.01 * (real.length + fake.length));
   const counts = new Map<string, [number, number]>();
   for (const [vals, c] of [[real, 0], [fake, 1]] as const) {
     for (const v of vals) {
-      const k = v ?? '\0none';
+      const k = seen.get(key(v))! < rare ? '\0rare' : key(v);
       const e = counts.get(k) ?? [0, 0];
       e[c]++;
       counts.set(k, e);

@@ -56,15 +56,19 @@ test('other containers: PNG and BMP pixel size, WebP/GIF/TIFF by signature, and 
 });
 
 test('separation: balanced accuracy of the best per-value rule', () => {
-  assert.equal(separation(['a', 'a'], ['b', 'b']), 1);
-  assert.equal(separation(['a', 'a'], ['a', 'a']), 0.5);
+  assert.equal(separation(['a', 'a', 'a'], ['b', 'b', 'b']), 1);
+  assert.equal(separation(['a', 'a', 'a'], ['a', 'a', 'a']), 0.5);
   // real: 3 a + 1 b; fake: 1 a + 3 b → a→real (0.75), b→fake (0.75).
   assert.equal(separation(['a', 'a', 'a', 'b'], ['a', 'b', 'b', 'b']), 0.75);
   // Unequal class sizes are balanced: every real 'x', fake half 'x' half 'y' → (1 + 0.5) / 2.
   assert.equal(separation(['x', 'x'], ['x', 'x', 'y', 'y']), 0.75);
   // A missing value (PNG has no JPEG quality) is a value of its own.
-  assert.equal(separation([undefined, undefined], ['q90', 'q90']), 1);
+  assert.equal(separation([undefined, undefined, undefined], ['q90', 'q90', 'q90']), 1);
   assert.equal(separation([], ['a']), 0.5);
+  // A different value per file says nothing (pooled as rare), but a common value still does.
+  const unique = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+  assert.equal(separation(unique('r', 50), unique('f', 50)), 0.5);
+  assert.equal(separation(unique('r', 50), Array(50).fill('256x256')), 1);
 });
 
 /** ROOT/{real,fake}/ with n JPEGs each, at the given quality per class. */
