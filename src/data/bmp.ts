@@ -23,8 +23,21 @@ function maskShift(mask: number): { shift: number; max: number } {
   return { shift, max: mask >>> shift };
 }
 
-/** Decodes a BMP file's bytes to 8-bit RGB. `maxPixels` mirrors sharp's limitInputPixels. */
-export function decodeBmp(buf: Uint8Array, maxPixels = 0x3fff * 0x3fff): RawImage {
+/** A BMP file header (OS/2 12-byte or Windows ≥ 40-byte info header). */
+export interface BmpHeader {
+  dataOffset: number;
+  headerSize: number;
+  width: number;
+  /** Always positive; `topDown` keeps the sign's meaning. */
+  height: number;
+  topDown: boolean;
+  bpp: number;
+  compression: number;
+  paletteCount: number;
+}
+
+/** Reads a BMP header; throws ImageDecodeError when the bytes are not one. */
+export function readBmpHeader(buf: Uint8Array): BmpHeader {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (!isBmp(buf) || buf.length < 26) throw new ImageDecodeError('not-an-image', 'not a BMP file');
   const dataOffset = v.getUint32(10, true);
@@ -48,8 +61,13 @@ export function decodeBmp(buf: Uint8Array, maxPixels = 0x3fff * 0x3fff): RawImag
   } else {
     throw new ImageDecodeError('corrupt', `unknown BMP header size ${headerSize}`);
   }
-  const topDown = height < 0;
-  height = Math.abs(height);
+  return { dataOffset, headerSize, width, height: Math.abs(height), topDown: height < 0, bpp, compression, paletteCount };
+}
+
+/** Decodes a BMP file's bytes to 8-bit RGB. `maxPixels` mirrors sharp's limitInputPixels. */
+export function decodeBmp(buf: Uint8Array, maxPixels = 0x3fff * 0x3fff): RawImage {
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const { dataOffset, headerSize, width, height, topDown, bpp, compression, paletteCount } = readBmpHeader(buf);
   if (width <= 0 || height <= 0) throw new ImageDecodeError('corrupt', `BMP size ${width}x${height}`);
   if (width * height > maxPixels) throw new ImageDecodeError('too-large', `Input image exceeds pixel limit (${width}x${height})`);
   if (compression === 1 || compression === 2 || compression === 4 || compression === 5) {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { decodeBmp, isBmp } from './bmp.ts';
 import { ImageDecodeError } from './errors.ts';
+import { isJpeg, isPng } from './signatures.ts';
 import type { Fit } from './types.ts';
 
 export interface DecodeOptions {
@@ -57,11 +58,11 @@ export function sharpErrorReason(message: string): string {
  */
 export function endsEarly(buf: Uint8Array): boolean {
   const tail = buf.subarray(Math.max(0, buf.length - 64));
-  if (buf[0] === 0xff && buf[1] === 0xd8) {
+  if (isJpeg(buf)) {
     for (let i = tail.length - 2; i >= 0; i--) if (tail[i] === 0xff && tail[i + 1] === 0xd9) return false;
     return true;
   }
-  if (buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+  if (isPng(buf)) {
     return !Buffer.from(tail).includes('IEND');
   }
   return false;

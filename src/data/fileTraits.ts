@@ -12,6 +12,8 @@
  * and no maintained npm package estimates JPEG quality from the header without decoding the image.
  */
 import { open } from 'node:fs/promises';
+import { isBmp, readBmpHeader } from './bmp.ts';
+import { isJpeg, isPng } from './signatures.ts';
 import type { Label } from './types.ts';
 
 /** What the first bytes of an image file say about how it was stored. */
@@ -124,16 +126,23 @@ function readJpeg(b: Uint8Array, traits: FileTraits): void {
 
 /** The traits of one file's first bytes (never throws on odd content: unknown → 'other'). */
 export function fileTraitsOf(b: Uint8Array): FileTraits {
-  const u32 = (o: number, le: boolean) => (o + 4 <= b.length ? new DataView(b.buffer, b.byteOffset).getUint32(o, le) : undefined);
-  if (b[0] === 0xff && b[1] === 0xd8) {
+  if (isJpeg(b)) {
     const t: FileTraits = { format: 'jpeg' };
     readJpeg(b, t);
     return t;
   }
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return { format: 'png', width: u32(16, false), height: u32(20, false) };
-  if (b[0] === 0x42 && b[1] === 0x4d) {
-    const h = u32(22, true);
-    return { format: 'bmp', width: u32(18, true), height: h === undefined ? undefined : Math.abs(h | 0) };
+  if (isPng(b)) {
+    // IHDR is the first chunk: width and height big-endian at bytes 16 and 20.
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return b.length >= 24 ? { format: 'png', width: v.getUint32(16), height: v.getUint32(20) } : { format: 'png' };
+  }
+  if (isBmp(b)) {
+    try {
+      const { width, height } = readBmpHeader(b);
+      return { format: 'bmp', width, height };
+    } catch {
+      return { format: 'bmp' }; // a damaged header: the decoder reports it, with its reason
+    }
   }
   const ascii = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
   if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') return { format: 'webp' };

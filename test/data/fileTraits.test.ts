@@ -44,6 +44,7 @@ test('other containers: PNG and BMP pixel size, WebP/GIF/TIFF by signature, and 
   assert.equal(fileTraitsOf(tiff).format, 'tiff');
   const bmp = Buffer.alloc(54);
   bmp.write('BM', 0, 'ascii');
+  bmp.writeUInt32LE(40, 14); // BITMAPINFOHEADER
   bmp.writeUInt32LE(30, 18);
   bmp.writeInt32LE(-20, 22); // top-down BMP: negative height
   assert.deepEqual(fileTraitsOf(bmp), { format: 'bmp', width: 30, height: 20 });
