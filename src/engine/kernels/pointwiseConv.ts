@@ -17,7 +17,7 @@
  * Conv2DBackpropInput's 1x1 case (a conv with the flipped, hence always new, filter) benefits too.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type BackendWasm, pair, processEnv as env, release, reshape, runKernel, runStockKernel, type TensorInfo } from './wasmTensors.ts';
+import { type BackendWasm, pair, processEnv as env, release, reshape, runStockKernel, type TensorInfo } from './wasmTensors.ts';
 
 /** Whether a conv with `weights` = C·O over `pixels` = B·H·W runs faster as a matrix product. */
 export function pointwiseAsMatMul(weights: number, pixels: number): boolean {
@@ -45,7 +45,6 @@ function isZeroPad(pad: unknown): boolean {
 /** The [pixels, C] · [C, O] shapes when this call is a pointwise conv to run as a product. */
 function asProduct(x: TensorInfo, filter: TensorInfo, attrs: tf.Conv2DAttrs): { pixels: number; C: number; O: number } | undefined {
   const [fh, fw, C, O] = filter.shape as [number, number, number, number];
-  if (env().FDFT_POINTWISE_PRODUCT === '0') return undefined; // A/B timing, or to rule it out when debugging
   if (fh !== 1 || fw !== 1 || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
   if (attrs.dataFormat === 'NCHW' || x.shape[3] !== C) return undefined;
   const [sh, sw] = pair(attrs.strides);
@@ -53,6 +52,7 @@ function asProduct(x: TensorInfo, filter: TensorInfo, attrs: tf.Conv2DAttrs): { 
   if (sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1 || !isZeroPad(attrs.pad)) return undefined;
   const pixels = x.shape[0]! * x.shape[1]! * x.shape[2]!;
   if (!pointwiseAsMatMul(C * O, pixels)) return undefined;
+  if (env().FDFT_POINTWISE_PRODUCT === '0') return undefined; // A/B timing, or to rule it out when debugging
   const uses = (filterUses.get(filter.dataId) ?? 0) + 1;
   filterUses.set(filter.dataId, uses);
   if (uses > PRODUCT_USES) return undefined;
@@ -60,20 +60,11 @@ function asProduct(x: TensorInfo, filter: TensorInfo, attrs: tf.Conv2DAttrs): { 
   return { pixels, C, O };
 }
 
-function conv2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
-  const backend = args.backend as BackendWasm;
-  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-  const p = asProduct(x, filter, args.attrs as unknown as tf.Conv2DAttrs);
-  if (!p) return runStockKernel(backend, 'Conv2D', args.inputs as Record<string, TensorInfo>, args.attrs ?? {});
-  const a = reshape(backend, x, [1, p.pixels, p.C]);
-  const b = reshape(backend, filter, [1, p.C, p.O]);
-  const y = runKernel(backend, 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
-  const out = reshape(backend, y, [...x.shape.slice(0, 3), p.O]);
-  release(backend, a, b, y);
-  return out;
-}
-
-function fusedConv2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+/**
+ * Conv2D (no bias, linear) and FusedConv2D alike: tfjs' stock _FusedMatMul (XNNPACK's fully
+ * connected operator, which packs [C, O] weights directly) on [1, pixels, C] · [1, C, O] views.
+ */
+function pointwiseConv(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, kernel: 'Conv2D' | 'FusedConv2D'): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, filter, bias, preluActivationWeights: prelu } = args.inputs as Record<string, TensorInfo | undefined>;
   const attrs = args.attrs as unknown as tf.FusedConv2DAttrs;
@@ -81,7 +72,7 @@ function fusedConv2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const preluSize = prelu?.shape.reduce((s, d) => s * d, 1);
   const perChannel = prelu === undefined || preluSize === 1 || preluSize === filter!.shape[3];
   const p = perChannel ? asProduct(x!, filter!, attrs) : undefined;
-  if (!p) return runStockKernel(backend, 'FusedConv2D', args.inputs as Record<string, TensorInfo>, args.attrs ?? {});
+  if (!p) return runStockKernel(backend, kernel, args.inputs as Record<string, TensorInfo>, args.attrs ?? {});
   const a = reshape(backend, x!, [1, p.pixels, p.C]);
   const b = reshape(backend, filter!, [1, p.C, p.O]);
   const w = prelu && reshape(backend, prelu, [preluSize!]);
@@ -89,7 +80,7 @@ function fusedConv2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
     backend,
     '_FusedMatMul',
     { a, b, ...(bias && { bias }), ...(w && { preluActivationWeights: w }) },
-    { transposeA: false, transposeB: false, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha },
+    { transposeA: false, transposeB: false, activation: attrs.activation ?? 'linear', leakyreluAlpha: attrs.leakyreluAlpha },
   );
   const out = reshape(backend, y, [...x!.shape.slice(0, 3), p.O]);
   release(backend, a, b, y, ...(w ? [w] : []));
@@ -99,11 +90,11 @@ function fusedConv2d(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 export const conv2dConfig: tf.KernelConfig = {
   kernelName: 'Conv2D',
   backendName: 'wasm',
-  kernelFunc: conv2d as unknown as tf.KernelFunc,
+  kernelFunc: ((args: Parameters<typeof pointwiseConv>[0]) => pointwiseConv(args, 'Conv2D')) as unknown as tf.KernelFunc,
 };
 
 export const fusedConv2dConfig: tf.KernelConfig = {
   kernelName: 'FusedConv2D',
   backendName: 'wasm',
-  kernelFunc: fusedConv2d as unknown as tf.KernelFunc,
+  kernelFunc: ((args: Parameters<typeof pointwiseConv>[0]) => pointwiseConv(args, 'FusedConv2D')) as unknown as tf.KernelFunc,
 };
