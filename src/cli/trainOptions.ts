@@ -72,10 +72,17 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
       default: 'auto',
       describe: "Engine of the frozen backbone's forward pass (fine-tuning, eval, predict): onnxruntime-node's native convolutions when it loads (auto), or tfjs",
     })
+    .option('train-engine', {
+      type: 'string',
+      choices: ['auto', 'onnx', 'tfjs'] as const,
+      default: 'auto',
+      describe:
+        "Engine of the training step: the model's training graph (forward, loss, gradients) on onnxruntime-node's native multi-threaded kernels (onnx), or tfjs with --workers; auto = onnx when onnxruntime loads and the model has a training graph, unless --workers is given. Not part of the config hash",
+    })
     .option('workers', {
       type: 'number',
       describe:
-        'Data-parallel gradient worker threads, each with its own engine and model replica (1 = in-thread; default: one per core, at most 8, ≥ 16 images per slice; 1 with --backend tensorflow). Not part of the config hash: BN layers then normalise per slice',
+        'tfjs engine only: data-parallel gradient worker threads, each with its own engine and model replica (1 = in-thread; default: one per core, at most 8, ≥ 16 images per slice; 1 with --backend tensorflow). Not part of the config hash: BN layers then normalise per slice',
     });
   if (command === 'train') {
     a = a

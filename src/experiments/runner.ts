@@ -5,6 +5,7 @@
  * interrupted run is resumed, so the command can be re-run after a crash or Ctrl-C and redoes
  * nothing that finished.
  */
+import type { TrainEngine } from '../train/parallel/runGradients.ts';
 import { join } from 'node:path';
 import type { Experiment, ExperimentDataset, Variant } from './schema.ts';
 import type { TrainConfig } from '../train/config.ts';
@@ -31,6 +32,8 @@ export interface CellOutcome extends CellKey {
 export interface ExperimentRunOptions extends RunOptions {
   /** Gradient worker threads per run (see src/train/parallel/). */
   workers?: number;
+  /** Engine of the training step (see ParallelRunOptions). */
+  trainEngine?: TrainEngine;
   /** Seeds per cell (--repeat K). */
   repeat?: number;
   /** Only log what would run. */

@@ -11,7 +11,7 @@ import { type ConvertArgs, type LayerConverter, oneInput, requireChannelsLast, r
 import { attr } from './onnxGraph.ts';
 import { onnxPads2d, pair } from './padding.ts';
 import { staticDim, type Value } from './value.ts';
-import { layerWeights, permute, requireWeight, type Weight } from './weights.ts';
+import { layerWeights, requireWeight, type Weight } from './weights.ts';
 
 interface WindowGeometry {
   kernel: [number, number];
@@ -30,11 +30,12 @@ function geometry(a: ConvertArgs, x: Value): WindowGeometry {
   return { kernel, strides, dilations, pads: onnxPads2d(padding, hw, kernel, strides, dilations) };
 }
 
-function convNode(a: ConvertArgs, x: string, w: Weight, bias: Weight | undefined, geo: WindowGeometry, group: number, base: string): string {
-  const inputs = [x, a.g.addFloat(`${base}/W`, w.data, w.shape)];
-  if (bias) inputs.push(a.g.addFloat(`${base}/B`, bias.data, bias.shape));
+/** A Conv node; `kernel` is the ONNX name of a [out, in/group, kh, kw] weight. */
+function convNode(a: ConvertArgs, x: string, kernel: string, kernelHw: [number, number], bias: Weight | undefined, geo: WindowGeometry, group: number, base: string): string {
+  const inputs = [x, kernel];
+  if (bias) inputs.push(a.g.addWeight(`${base}/B`, bias, bias.shape));
   return a.g.op('Conv', inputs, base, {
-    kernel_shape: attr.ints([w.shape[2]!, w.shape[3]!]),
+    kernel_shape: attr.ints(kernelHw),
     strides: attr.ints(geo.strides),
     dilations: attr.ints(geo.dilations),
     pads: attr.ints(geo.pads),
@@ -43,10 +44,44 @@ function convNode(a: ConvertArgs, x: string, w: Weight, bias: Weight | undefined
 }
 
 /** tfjs depthwise kernel [kh, kw, in, mult] → ONNX [in·mult, 1, kh, kw]. */
-function depthwiseToOnnx(k: Weight): Weight {
+function depthwiseKernel(a: ConvertArgs, k: Weight, base: string): string {
   const [kh, kw, cin, mult] = k.shape as [number, number, number, number];
-  const t = permute(k.data, k.shape, [2, 3, 0, 1]); // [in, mult, kh, kw] = [in·mult, 1, kh, kw] row-major
-  return { data: t.data, shape: [cin * mult, 1, kh, kw] };
+  // [in, mult, kh, kw] = [in·mult, 1, kh, kw] row-major.
+  return a.g.addWeight(`${base}/W`, k, [cin * mult, 1, kh, kw], [2, 3, 0, 1]);
+}
+
+/** tfjs conv kernel [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
+function convKernel(a: ConvertArgs, k: Weight, base: string): string {
+  const [kh, kw, cin, cout] = k.shape as [number, number, number, number];
+  return a.g.addWeight(`${base}/W`, k, [cout, cin, kh, kw], [3, 2, 0, 1]);
+}
+
+const hw = (k: Weight): [number, number] => [k.shape[0]!, k.shape[1]!];
+
+/**
+ * A 1x1 stride-1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
+ * kernel in its tfjs layout [in, out]. Where weights are inputs, onnxruntime's Conv runs one GEMM
+ * per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the kernel; one MatMul
+ * over the whole batch is several times faster, and its gradient needs no kernel transposes.
+ */
+function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | undefined, base: string): string {
+  const [, , cin, cout] = k.shape as [number, number, number, number];
+  const pixels = a.g.op('Transpose', [x], `${base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
+  let y = a.g.op('MatMul', [pixels, a.g.addWeight(`${base}/W`, k, [cin, cout])], `${base}/matmul`);
+  if (bias) y = a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, bias.shape)], `${base}/bias`);
+  return a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
+}
+
+/** Whether a conv is written as `pointwiseMatMul` (training graphs only; inference keeps Conv, which onnxruntime pre-packs). */
+function asMatMul(a: ConvertArgs, k: Weight, geo: WindowGeometry): boolean {
+  return (
+    a.g.training !== undefined &&
+    k.shape[0] === 1 &&
+    k.shape[1] === 1 &&
+    geo.strides.every((s) => s === 1) &&
+    geo.dilations.every((d) => d === 1) &&
+    geo.pads.every((p) => p === 0)
+  );
 }
 
 function output(a: ConvertArgs, name: string): Value[] {
@@ -59,9 +94,10 @@ export const conv2d: LayerConverter = (a) => {
   requireRank(x, 4);
   const w = layerWeights(a.layer);
   const k = requireWeight(w, 'kernel', a.layer);
-  const kernel = permute(k.data, k.shape, [3, 2, 0, 1]);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
-  return output(a, convNode(a, x.name, kernel, bias, geometry(a, x), 1, a.base));
+  const geo = geometry(a, x);
+  if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, x.name, k, bias, a.base));
+  return output(a, convNode(a, x.name, convKernel(a, k, a.base), hw(k), bias, geo, 1, a.base));
 };
 
 export const depthwiseConv2d: LayerConverter = (a) => {
@@ -71,7 +107,7 @@ export const depthwiseConv2d: LayerConverter = (a) => {
   const w = layerWeights(a.layer);
   const k = requireWeight(w, 'depthwise_kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
-  return output(a, convNode(a, x.name, depthwiseToOnnx(k), bias, geometry(a, x), k.shape[2]!, a.base));
+  return output(a, convNode(a, x.name, depthwiseKernel(a, k, a.base), hw(k), bias, geometry(a, x), k.shape[2]!, a.base));
 };
 
 export const separableConv2d: LayerConverter = (a) => {
@@ -82,8 +118,9 @@ export const separableConv2d: LayerConverter = (a) => {
   const dk = requireWeight(w, 'depthwise_kernel', a.layer);
   const pk = requireWeight(w, 'pointwise_kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
-  const dw = convNode(a, x.name, depthwiseToOnnx(dk), undefined, geometry(a, x), dk.shape[2]!, `${a.base}/depthwise`);
-  const pointwise = permute(pk.data, pk.shape, [3, 2, 0, 1]);
+  const depthwiseBase = `${a.base}/depthwise`;
+  const dw = convNode(a, x.name, depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geometry(a, x), dk.shape[2]!, depthwiseBase);
   const pwGeo: WindowGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
-  return output(a, convNode(a, dw, pointwise, bias, pwGeo, 1, a.base));
+  if (asMatMul(a, pk, pwGeo)) return output(a, pointwiseMatMul(a, dw, pk, bias, a.base));
+  return output(a, convNode(a, dw, convKernel(a, pk, a.base), [1, 1], bias, pwGeo, 1, a.base));
 };

@@ -22,7 +22,7 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   ELU: core.elu,
   ThresholdedReLU: core.thresholdedRelu,
   Softmax: core.softmax,
-  Dropout: core.identity,
+  Dropout: core.dropout,
   SpatialDropout1D: core.identity,
   GaussianNoise: core.identity,
   GaussianDropout: core.identity,

@@ -10,24 +10,47 @@ import { fromTfjsLayout, internalAxis, toTfjsLayout } from './value.ts';
 import { layerWeights, requireWeight } from './weights.ts';
 
 /** Inference-time identity (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout). */
-export const identity: LayerConverter = (a) => [{ ...oneInput(a), shape: a.outputShapes[0]! }];
+export const identity: LayerConverter = (a) => {
+  if (a.g.training && a.layer.getClassName() !== 'Dropout' && Number(a.config.rate ?? a.config.stddev ?? 0) > 0) {
+    throw new OnnxExportError(`${a.layer.getClassName()} in training mode is not supported by ONNX training graphs (only Dropout)`);
+  }
+  return [{ ...oneInput(a), shape: a.outputShapes[0]! }];
+};
+
+/**
+ * Dropout: the identity at inference; in a training graph (rate > 0) a multiplication by a mask
+ * input of 0 and 1/(1 − rate), which the trainer draws per step (as tf.dropout's inverted dropout).
+ */
+export const dropout: LayerConverter = (a) => {
+  const x = oneInput(a);
+  const rate = Number(a.config.rate ?? 0);
+  if (!a.g.training || rate <= 0) return identity(a);
+  if (a.config.noiseShape != null) throw new OnnxExportError('Dropout with a noiseShape is not supported by ONNX training graphs');
+  const dims = x.shape.map((d, i) => (i === 0 ? 0 : d));
+  if (dims.slice(1).some((d) => d == null)) throw new OnnxExportError('Dropout in a training graph needs a fixed input shape');
+  // Inside the graph rank-4 values are NCHW.
+  const internal = dims.length === 4 ? [dims[0]!, dims[3]!, dims[1]!, dims[2]!] : (dims as number[]);
+  const input = a.g.addInput(`${a.base}/mask`, [null, ...internal.slice(1)]);
+  a.g.training.dropoutMasks.push({ input, rate, dims: internal });
+  return [{ name: a.g.op('Mul', [x.name, input], a.base), shape: a.outputShapes[0]! }];
+};
 
 export const dense: LayerConverter = (a) => {
   const x = oneInput(a);
   const w = layerWeights(a.layer);
   const k = requireWeight(w, 'kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
-  const kernel = a.g.addFloat(`${a.base}/W`, k.data, k.shape);
+  const kernel = a.g.addWeight(`${a.base}/W`, k, k.shape);
   const shape = a.outputShapes[0]!;
   let y: string;
   if (x.shape.length === 2) {
     const inputs = [x.name, kernel];
-    if (bias) inputs.push(a.g.addFloat(`${a.base}/B`, bias.data, bias.shape));
+    if (bias) inputs.push(a.g.addWeight(`${a.base}/B`, bias, bias.shape));
     y = a.g.op('Gemm', inputs, a.base);
   } else {
     // tfjs Dense acts on the last (channel) axis of higher-rank inputs.
     const mm = a.g.op('MatMul', [toTfjsLayout(a.g, x, a.base), kernel], `${a.base}/matmul`);
-    const withBias = bias ? a.g.op('Add', [mm, a.g.addFloat(`${a.base}/B`, bias.data, bias.shape)], `${a.base}/bias`) : mm;
+    const withBias = bias ? a.g.op('Add', [mm, a.g.addWeight(`${a.base}/B`, bias, bias.shape)], `${a.base}/bias`) : mm;
     y = fromTfjsLayout(a.g, withBias, shape, a.base).name;
   }
   return [applyActivation(a.g, a.config.activation as string, { name: y, shape }, `${a.base}/act`)];

@@ -40,16 +40,15 @@ export const selfAttention: LayerConverter = (a) => {
   const wts = layerWeights(a.layer);
   const kf = requireWeight(wts, 'kernel_f', a.layer);
   const r = kf.shape[3]!;
-  const matrix = (key: string, out: number) => g.addFloat(`${base}/${key}`, requireWeight(wts, key, a.layer).data, [c, out]);
-  const vector = (key: string, len: number) => g.addFloat(`${base}/${key}`, requireWeight(wts, key, a.layer).data, [len]);
+  const matrix = (key: string, out: number) => g.addWeight(`${base}/${key}`, requireWeight(wts, key, a.layer), [c, out]);
+  const vector = (key: string, len: number) => g.addWeight(`${base}/${key}`, requireWeight(wts, key, a.layer), [len]);
 
   const xFlat = g.op('Reshape', [x.name, g.addInt64(`${base}/cn_shape`, [0, c, n])], `${base}/x_cn`);
   const xt = g.op('Transpose', [xFlat], `${base}/x_nc`, { perm: attr.ints([0, 2, 1]) });
   // f as [B, C', N] straight from a 1x1 Conv on the NCHW input (no transpose of x needed):
-  // the [C, C'] kernel becomes the Conv weight [C', C, 1, 1].
-  const fT = new Float32Array(r * c);
-  for (let i = 0; i < c; i++) for (let j = 0; j < r; j++) fT[j * c + i] = kf.data[i * r + j]!;
-  const fConv = g.op('Conv', [x.name, g.addFloat(`${base}/kernel_f`, fT, [r, c, 1, 1]), vector('bias_f', r)], `${base}/f_conv`, {
+  // the [1, 1, C, C'] kernel becomes the Conv weight [C', C, 1, 1].
+  const fKernel = g.addWeight(`${base}/kernel_f`, kf, [r, c, 1, 1], [3, 2, 0, 1]);
+  const fConv = g.op('Conv', [x.name, fKernel, vector('bias_f', r)], `${base}/f_conv`, {
     kernel_shape: attr.ints([1, 1]),
   });
   const f = g.op('Reshape', [fConv, g.addInt64(`${base}/rn_shape`, [0, r, n])], `${base}/f`);
@@ -64,7 +63,7 @@ export const selfAttention: LayerConverter = (a) => {
     [g.op('Transpose', [o], `${base}/o_cn`, { perm: attr.ints([0, 2, 1]) }), g.addInt64(`${base}/chw_shape`, [0, c, h, w])],
     `${base}/o_chw`,
   );
-  const scaled = g.op('Mul', [oNchw, g.addFloat(`${base}/gamma`, requireWeight(wts, 'gamma', a.layer).data, [1])], `${base}/gamma_o`);
+  const scaled = g.op('Mul', [oNchw, vector('gamma', 1)], `${base}/gamma_o`);
   return [{ name: g.op('Add', [scaled, x.name], base), shape: x.shape }];
 };
 

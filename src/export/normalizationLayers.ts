@@ -2,11 +2,50 @@
  * BatchNormalization at inference: y = γ·(x − μ)/√(σ² + ε) + β with the moving statistics.
  * Channel-axis BN on rank 2 and rank 4 becomes ONNX BatchNormalization (the optimiser folds it
  * into the preceding Conv when that Conv feeds nothing else); other ranks become Mul + Add.
+ *
+ * In a training graph (OnnxGraph.training) a trainable BN layer normalises with the batch's mean
+ * and biased variance over every axis but the channel, as tfjs' `normalizeBatchInTraining` does,
+ * written as element-wise ops so that the gradient graph differentiates it like any other; the
+ * batch mean and variance are graph outputs, from which the trainer updates the moving statistics.
  */
 import { type LayerConverter, oneInput } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
-import { layerWeights, requireWeight } from './weights.ts';
+import type { ConvertArgs } from './converter.ts';
+import { scalar } from './activations.ts';
+import type { Value } from './value.ts';
+import { layerWeights, requireWeight, type Weight } from './weights.ts';
+
+/** Training-mode BN (see the header): y = (x − mean)·(var + ε)^−½·γ + β, statistics of this batch. */
+function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: number, w: Map<string, Weight>): Value {
+  const { g, base } = a;
+  const rank = x.shape.length;
+  // Inside the graph rank-4 values are NCHW: the channel is axis 1, everything else is reduced.
+  const axes = rank === 4 ? [0, 2, 3] : Array.from({ length: rank - 1 }, (_, i) => i);
+  const bcast = rank === 4 ? [1, c, 1, 1] : [...new Array<number>(rank - 1).fill(1), c];
+  const keep = { axes: attr.ints(axes), keepdims: attr.int(1) };
+  const mean = g.op('ReduceMean', [x.name], `${base}/batch_mean`, keep);
+  const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred], `${base}/squared`)], `${base}/batch_var`, keep);
+  const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, scalar(g, `${base}/eps`, eps)], `${base}/var_eps`)], `${base}/std`)], `${base}/inv_std`);
+  let y = g.op('Mul', [centred, invStd], `${base}/normalised`);
+  const bcastDims = g.addInt64(`${base}/bcast`, bcast);
+  if (a.config.scale !== false) {
+    const gamma = g.addWeight(`${base}/gamma`, requireWeight(w, 'gamma', a.layer), [c]);
+    y = g.op('Mul', [y, g.op('Reshape', [gamma, bcastDims], `${base}/gamma_b`)], `${base}/scaled`);
+  }
+  if (a.config.center !== false) {
+    const beta = g.addWeight(`${base}/beta`, requireWeight(w, 'beta', a.layer), [c]);
+    y = g.op('Add', [y, g.op('Reshape', [beta, bcastDims], `${base}/beta_b`)], `${base}/shifted`);
+  }
+  const flat = g.addInt64(`${base}/c`, [c]);
+  const meanOut = g.op('Reshape', [mean, flat], `${base}/mean_out`);
+  const varOut = g.op('Reshape', [variance, flat], `${base}/var_out`);
+  g.addOutput(meanOut, [c]);
+  g.addOutput(varOut, [c]);
+  g.training!.batchStatistics.push({ layer: a.layer, mean: meanOut, variance: varOut });
+  return { name: y, shape: x.shape };
+}
 
 export const batchNormalization: LayerConverter = (a) => {
   const x = oneInput(a);
@@ -24,6 +63,7 @@ export const batchNormalization: LayerConverter = (a) => {
   const gamma = a.config.scale === false ? new Float32Array(c).fill(1) : requireWeight(w, 'gamma', a.layer).data;
   const beta = a.config.center === false ? new Float32Array(c) : requireWeight(w, 'beta', a.layer).data;
   const eps = Number(a.config.epsilon ?? 1e-3);
+  if (a.g.training && a.layer.trainable) return [batchStatisticsNormalization(a, x, c, eps, w)];
   if (rank === 4 || rank === 2) {
     const inputs = [
       x.name,

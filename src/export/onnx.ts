@@ -38,6 +38,11 @@ export interface ExportOnnxOptions {
   graphName?: string;
   /** Free text stored in the model's doc_string. */
   docString?: string;
+  /**
+   * Build a training graph (src/train/onnx/trainingGraph.ts): trainable weights become inputs,
+   * trainable BatchNormalization uses batch statistics, Dropout a mask input (OnnxGraph.training).
+   */
+  training?: boolean;
 }
 
 export interface OnnxGraphSummary {
@@ -151,6 +156,7 @@ function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): 
  */
 export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
   const g = new OnnxGraph();
+  if (opts.training) g.training = { trainables: [], batchStatistics: [], dropoutMasks: [] };
   const { owner, outputs } = exportTargets(model, opts.outputLayer);
   const inputs: OnnxGraphSummary['inputs'] = [];
   const bound: Value[] = owner.inputs.map((t) => {
@@ -186,11 +192,12 @@ export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = 
 }
 
 /** Encode a graph from `buildOnnxGraph` as an ONNX model (protobuf bytes). */
-export function encodeOnnxGraph(graph: OnnxGraph, meta: { graphName: string; docString?: string }): Uint8Array {
+export function encodeOnnxGraph(graph: OnnxGraph, meta: { graphName: string; docString?: string; opset?: number }): Uint8Array {
   return encodeModelProto(
     graph.toModelProto({
-      opset: ONNX_OPSET,
-      irVersion: ONNX_IR_VERSION,
+      opset: meta.opset ?? ONNX_OPSET,
+      // IR version 8 is the first that allows opsets 14–18 (training graphs use 17).
+      irVersion: (meta.opset ?? ONNX_OPSET) > ONNX_OPSET ? 8 : ONNX_IR_VERSION,
       producer: 'fdft',
       producerVersion: '0.1.0',
       graphName: meta.graphName,

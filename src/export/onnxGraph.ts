@@ -3,7 +3,9 @@
  * model is encoded, so that the optimiser can rewrite them), inputs and outputs, unique names.
  * `toModelProto` turns it into the plain object that `encodeModelProto` writes.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { OnnxAttributeType, OnnxDataType } from './onnxSchema.ts';
+import { permute, type Weight } from './weights.ts';
 
 export type AttrValue =
   | { kind: 'int'; value: number }
@@ -43,7 +45,41 @@ export interface GraphIo {
   dims: Array<number | null>;
 }
 
+/** A trainable tfjs variable fed to a training graph as an input, in its tfjs layout. */
+export interface TrainableInput {
+  input: string;
+  variable: tf.LayerVariable;
+}
+
+/** A BatchNormalization layer normalising with batch statistics: the graph outputs its batch mean and variance ([C]). */
+export interface BatchStatistics {
+  layer: tf.layers.Layer;
+  mean: string;
+  variance: string;
+}
+
+/** A Dropout layer in training mode: the graph multiplies by `input` (0 or 1/(1 − rate), drawn per step). */
+export interface DropoutMask {
+  input: string;
+  rate: number;
+  /** The mask's dims inside the graph (batch first). */
+  dims: number[];
+}
+
+/**
+ * What makes a graph a training graph (src/train/onnx/trainingGraph.ts): trainable weights are
+ * inputs instead of initializers, BatchNormalization of trainable layers uses batch statistics,
+ * Dropout multiplies by a mask input. Converters record here what they bound.
+ */
+export interface TrainingBindings {
+  trainables: TrainableInput[];
+  batchStatistics: BatchStatistics[];
+  dropoutMasks: DropoutMask[];
+}
+
 export class OnnxGraph {
+  /** Set on training graphs (see TrainingBindings); undefined for the exporter's inference graphs. */
+  training?: TrainingBindings;
   readonly nodes: OnnxNode[] = [];
   readonly initializers = new Map<string, Initializer>();
   readonly inputs: GraphIo[] = [];
@@ -75,6 +111,28 @@ export class OnnxGraph {
     if (n !== data.length) throw new Error(`internal: initializer ${base} has ${data.length} values for dims [${dims}]`);
     const name = this.uniqueName(base);
     this.initializers.set(name, { name, dims, data });
+    return name;
+  }
+
+  /**
+   * A layer's weight, re-laid-out for ONNX: transposed by `perm` (numpy order) when given, then
+   * viewed as `dims`. In an inference graph it is an initializer holding the re-laid-out values; in
+   * a training graph a trainable variable is a graph input in its tfjs layout, re-laid-out by
+   * Transpose / Reshape nodes, so the gradient the graph returns for it is in the tfjs layout too.
+   */
+  addWeight(base: string, w: Weight, dims: number[], perm?: number[]): string {
+    const v = w.variable;
+    if (!this.training || !v || !v.trainable) {
+      return this.addFloat(base, perm ? permute(w.data, w.shape, perm).data : w.data, dims);
+    }
+    const input = this.addInput(`${base}/var`, w.shape);
+    this.training.trainables.push({ input, variable: v });
+    let name = input;
+    if (perm) name = this.op('Transpose', [name], `${base}/perm`, { perm: attr.ints(perm) });
+    const laidOut = perm ? perm.map((p) => w.shape[p]!) : w.shape;
+    if (laidOut.length !== dims.length || laidOut.some((d, i) => d !== dims[i])) {
+      name = this.op('Reshape', [name, this.addInt64(`${base}/dims`, dims)], `${base}/view`);
+    }
     return name;
   }
 

@@ -5,6 +5,8 @@ import { OnnxExportError } from './errors.ts';
 export interface Weight {
   data: Float32Array;
   shape: number[];
+  /** The tfjs variable it was read from (absent for values the exporter computes, e.g. re-laid-out kernels). */
+  variable?: tf.LayerVariable;
 }
 
 /**
@@ -18,7 +20,7 @@ export function layerWeights(layer: tf.layers.Layer): Map<string, Weight> {
     const key = full.split('/').pop()!;
     const t = w.read();
     if (t.dtype !== 'float32') throw new OnnxExportError(`weight ${full} of layer '${layer.name}' is ${t.dtype}; only float32 is exported`);
-    out.set(key, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape.slice() });
+    out.set(key, { data: Float32Array.from(t.dataSync() as Float32Array), shape: t.shape.slice(), variable: w });
   }
   return out;
 }

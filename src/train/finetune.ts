@@ -63,11 +63,12 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       featureMap.dispose();
       return probs;
     };
-    // --workers > 1: each worker runs the heads on its batch slice (src/train/parallel/); the frozen
-    // backbone runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
+    // The heads' step on onnxruntime (--train-engine, src/train/onnx/), or on tfjs with --workers > 1
+    // each worker running the heads on its batch slice (src/train/parallel/); the frozen backbone
+    // then runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
-      workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
+      workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
       featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
     });
     const loopData = await dataLoopOptions(data, config, predict);

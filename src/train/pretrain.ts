@@ -22,17 +22,19 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
     const model = createBackbone(config.backbone as never, { inputSize: config.inputSize, includeTop: true, seed: config.seed });
     setBatchNormMomentum(model, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     const predict = (xs: tf.Tensor4D) => model.predict(xs) as tf.Tensor2D;
-    // --workers > 1: gradients of batch slices on worker threads (src/train/parallel/).
+    // The step on onnxruntime (--train-engine, src/train/onnx/), or on tfjs with --workers > 1
+    // gradients of batch slices on worker threads (src/train/parallel/).
+    const inputsFor = (xs: tf.Tensor4D) => xs;
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: config.batch,
-      workers: opts.workers, log: opts.reporter.log.bind(opts.reporter),
+      workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
     });
     const result = await trainLoop({
       config,
       runDir: run.dir,
       trainModel: model,
       artefact: model,
-      inputsFor: (xs) => xs,
+      inputsFor,
       ...(await dataLoopOptions(data, config, predict)),
       reporter: opts.reporter,
       tensorboard: run.tensorboard,

@@ -11,6 +11,7 @@ interface ExperimentArgs extends GlobalOptions {
   tensorboard: boolean;
   engine: string;
   workers?: number;
+  trainEngine?: string;
 }
 
 export const command: CommandModule<object, ExperimentArgs> = {
@@ -25,7 +26,8 @@ export const command: CommandModule<object, ExperimentArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would run, train nothing' })
       .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' })
       .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into each run directory' })
-      .option('workers', { type: 'number', describe: 'Data-parallel gradient worker threads per run (see fdft train --help)' })
+      .option('workers', { type: 'number', describe: 'tfjs engine: data-parallel gradient worker threads per run (see fdft train --help)' })
+      .option('train-engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: 'Engine of the training step: onnxruntime training graph (onnx) or tfjs; auto = onnx when possible (see fdft train --help)' })
       .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: "Engine of the frozen backbone's forward pass (onnxruntime when available, or tfjs)" })
       .example('$0 experiment experiments/quick.json', 'a small Table 5 + 6 on synthetic faces, minutes on 2 cores')
       .example('$0 experiment experiments/table6.json --repeat 3', 'the FTT ablation with 3 seeds per cell') as never,
@@ -44,6 +46,7 @@ export const command: CommandModule<object, ExperimentArgs> = {
         interrupt,
         cacheDir: argv.cacheDir,
         tensorboard: argv.tensorboard, engine: argv.engine as 'auto' | 'onnx' | 'tfjs', workers: argv.workers,
+        trainEngine: argv.trainEngine as 'auto' | 'onnx' | 'tfjs' | undefined,
         repeat: argv.repeat,
         dryRun: argv.dryRun,
       });

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../globalOptions.ts';
+import type { TrainEngine } from '../../train/parallel/runGradients.ts';
 import { addTrainOptions, resolveTrainConfig, type RawArgs } from '../trainOptions.ts';
 
 export const command: CommandModule<object, GlobalOptions & RawArgs> = {
@@ -22,6 +23,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
         cacheDir: argv.cacheDir as string | undefined,
         tensorboard: argv.tensorboard !== false,
         workers: argv.workers as number | undefined,
+        trainEngine: argv.trainEngine as TrainEngine | undefined,
       });
       reporter.stop();
       await printResult(result, argv);

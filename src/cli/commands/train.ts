@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../globalOptions.ts';
+import type { TrainEngine } from '../../train/parallel/runGradients.ts';
 import { addTrainOptions, resolveTrainConfig, type RawArgs } from '../trainOptions.ts';
 
 export const command: CommandModule<object, GlobalOptions & RawArgs> = {
@@ -28,6 +29,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
         cacheDir: argv.cacheDir as string | undefined,
         tensorboard: argv.tensorboard !== false, engine: argv.engine as 'auto' | 'onnx' | 'tfjs',
         workers: argv.workers as number | undefined,
+        trainEngine: argv.trainEngine as TrainEngine | undefined,
       };
       if (!config.backboneWeights) {
         const found = await findFinishedPretrain(root, config);

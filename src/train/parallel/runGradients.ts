@@ -9,15 +9,26 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { GradientFn } from '../loop.ts';
+import type { GradientFn, InputsFn } from '../loop.ts';
 import { updateRunInfo } from '../runDir.ts';
 import { ParallelTrainingError } from './errors.ts';
 import type { ReplicaKind } from './protocol.ts';
 
-/** What a run's caller may say about data parallelism. */
+export type TrainEngine = 'auto' | 'onnx' | 'tfjs';
+export const TRAIN_ENGINES: readonly TrainEngine[] = ['auto', 'onnx', 'tfjs'];
+
+/** What a run's caller may say about where gradients are computed. */
 export interface ParallelRunOptions {
-  /** Gradient worker threads; 1 = in-thread; undefined = `autoWorkerCount`. */
+  /** Gradient worker threads on tfjs; 1 = in-thread; undefined = `autoWorkerCount`. */
   workers?: number;
+  /**
+   * Engine of the training step (`--train-engine`): 'onnx' = the model's training graph on
+   * onnxruntime-node (src/train/onnx/, native multi-threaded kernels, no workers); 'tfjs' = tfjs
+   * (in-thread or `workers` gradient workers); 'auto' (default) = onnx when onnxruntime loads and
+   * the model builds a training graph, else tfjs — and tfjs whenever `workers` is given, which only
+   * the tfjs engine uses. Not part of the config hash, like `workers`.
+   */
+  trainEngine?: TrainEngine;
 }
 
 /** More workers than this rarely pay: every one holds a model replica and its own engine. */
@@ -44,6 +55,8 @@ export interface RunGradients {
   /** Pass to trainLoop's `gradients`; undefined = in-thread (1 worker). */
   gradients?: GradientFn;
   workers: number;
+  /** Where the training step runs. */
+  engine: 'onnx' | 'tfjs';
   /** Stops the workers and removes the replica folder; call in a `finally`. */
   close(): Promise<void>;
 }
@@ -60,7 +73,40 @@ export interface OpenRunGradientsOptions {
   workers?: number;
   /** Finetune: frozen feature maps computed on the main thread (onnxruntime); see DataParallelOptions. */
   featureMaps?: (xs: tf.Tensor4D) => Promise<tf.Tensor>;
+  /** The train model's inputs for an image batch (as given to trainLoop); used by the onnx engine. */
+  inputsFor: InputsFn;
+  trainEngine?: TrainEngine;
   log: (msg: string) => void;
+}
+
+/**
+ * The onnxruntime training step, or why not: undefined (with the reason logged) when 'auto' finds
+ * onnxruntime missing or the model not expressible as a training graph; 'onnx' insists (throws).
+ */
+async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradients | undefined> {
+  const engine = o.trainEngine ?? 'auto';
+  const { onnxAvailable, onnxUnavailableReason, OnnxRuntimeUnavailableError } = await import('../../engine/onnxBackbone.ts');
+  if (!(await onnxAvailable())) {
+    const why = `onnxruntime-node unavailable (${await onnxUnavailableReason()})`;
+    if (engine === 'onnx') throw new OnnxRuntimeUnavailableError(`--train-engine onnx: ${why}`);
+    o.log(`training step: tfjs (${why})`);
+    return undefined;
+  }
+  const { createOnnxGradients } = await import('../onnx/onnxGradients.ts');
+  const threads = os.availableParallelism();
+  const t0 = performance.now();
+  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, l2: o.l2, threads });
+  try {
+    await onnx.prepare(o.batch);
+  } catch (e) {
+    await onnx.close();
+    if (engine === 'onnx') throw e;
+    o.log(`training step: tfjs (the model has no ONNX training graph: ${(e as Error).message})`);
+    return undefined;
+  }
+  await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
+  o.log(`training step: onnxruntime-node, ${threads} thread(s), graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { workers: 1, engine: 'onnx', gradients: onnx.gradients, close: () => onnx.close() };
 }
 
 /** Folder inside the run directory holding the workers' copy of the model while the run lasts. */
@@ -69,9 +115,16 @@ export const REPLICA_DIR = '.parallel-replica';
 export async function openRunGradients(o: OpenRunGradientsOptions): Promise<RunGradients> {
   const { engineInfo } = await import('../../engine/index.ts');
   const backend = engineInfo()?.backend ?? tf.getBackend();
+  const engine = o.trainEngine ?? 'auto';
+  if (!TRAIN_ENGINES.includes(engine)) throw new ParallelTrainingError(`--train-engine must be one of ${TRAIN_ENGINES.join(', ')}, got '${engine}'`);
+  // tfjs-node already runs natively on every core, and a worker count asks for tfjs workers: auto keeps tfjs.
+  if (engine === 'onnx' || (engine === 'auto' && backend !== 'tensorflow' && o.workers === undefined)) {
+    const onnx = await openOnnxGradients(o);
+    if (onnx) return onnx;
+  }
   const workers = resolveWorkerCount(o.workers, backend, o.batch);
-  await updateRunInfo(o.runDir, { workers });
-  if (workers === 1) return { workers, close: async () => {} };
+  await updateRunInfo(o.runDir, { workers, trainEngine: 'tfjs' });
+  if (workers === 1) return { workers, engine: 'tfjs', close: async () => {} };
 
   const { saveModel } = await import('../../io/fileSystem.ts');
   const { createDataParallelGradients } = await import('./workerPool.ts');
@@ -90,6 +143,7 @@ export async function openRunGradients(o: OpenRunGradientsOptions): Promise<RunG
     o.log(`data-parallel: ${workers} gradient workers (${backend}${where}), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return {
       workers,
+      engine: 'tfjs',
       gradients: pool.gradients,
       close: async () => {
         await pool.close();

@@ -1,0 +1,146 @@
+/**
+ * A GradientFn (src/train/loop.ts) that computes a step's loss and gradients on onnxruntime-node:
+ * the model's training graph (trainingGraph.ts) runs with native, multi-threaded kernels, and the
+ * tfjs model stays the source of truth — its weights are fed in every step, the gradients come
+ * back as tfjs tensors for the run's optimizer, and the BatchNormalization moving statistics are
+ * updated from the batch statistics the graph returns, exactly as tfjs' layer updates them. So
+ * checkpoints, the optimizer state, resume and every other part of the loop are unchanged.
+ *
+ * What differs from the tfjs path: floating-point summation order (onnxruntime's kernels), and the
+ * dropout masks (drawn here from the step's seeded key, not by tf.dropout): results agree to float
+ * tolerance, not bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
+import { OnnxRunner } from '../../engine/onnxBackbone.ts';
+import type { GradientFn, InputsFn } from '../loop.ts';
+import { isDecayed } from '../loop.ts';
+import { OnnxTrainingError } from './errors.ts';
+import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph } from './trainingGraph.ts';
+
+export interface OnnxGradientsOptions {
+  trainModel: tf.LayersModel;
+  inputsFor: InputsFn;
+  l2: number;
+  /** onnxruntime intra-op threads (default: every core). */
+  threads: number;
+}
+
+export interface OnnxGradients {
+  gradients: GradientFn;
+  /** Build (and keep) the session for a batch size now: the first step then does not wait for it. */
+  prepare(batch: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Session {
+  graph: TrainingGraph;
+  runner: OnnxRunner;
+}
+
+/** BatchNormalization's private fields that its training-mode update writes (tfjs-layers). */
+interface BatchNormState {
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+  momentum: number;
+}
+
+/** Inverted dropout mask: 0 with probability `rate`, else 1/(1 − rate) (tf.dropout's). */
+function dropoutMask(n: number, rate: number, random: () => number): Float32Array {
+  const keep = 1 - rate;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = random() >= rate ? 1 / keep : 0;
+  return out;
+}
+
+export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<OnnxGradients> {
+  const sessions = new Map<number, Promise<Session>>();
+  const session = (batch: number): Promise<Session> => {
+    let s = sessions.get(batch);
+    if (!s) {
+      s = (async () => {
+        const graph = buildTrainingGraph(o.trainModel, batch);
+        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads });
+        return { graph, runner };
+      })();
+      sessions.set(batch, s);
+    }
+    return s;
+  };
+
+  const gradients: GradientFn = async (batch, randomKey) => {
+    const n = batch.xs.shape[0];
+    const { graph, runner } = await session(n);
+    const inputs = [await o.inputsFor(batch.xs)].flat();
+    if (inputs.length !== graph.modelInputs.length) {
+      throw new OnnxTrainingError(`the model takes ${graph.modelInputs.length} input(s), inputsFor gave ${inputs.length}`);
+    }
+    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+    for (const [i, io] of graph.modelInputs.entries()) feeds[io.name] = { data: (await inputs[i]!.data()) as Float32Array, dims: io.dims };
+    tf.dispose(inputs.filter((t) => t !== batch.xs));
+    feeds[graph.labels] = { data: (await batch.ys.data()) as Float32Array, dims: batch.ys.shape };
+    const weights = graph.trainables.map((t) => t.variable.read().dataSync() as Float32Array);
+    graph.trainables.forEach((t, i) => (feeds[t.input] = { data: weights[i]!, dims: t.variable.shape as number[] }));
+    const random = seedrandom(`${randomKey}:dropout`);
+    for (const m of graph.dropoutMasks) feeds[m.input] = { data: dropoutMask(m.dims.reduce((a, b) => a * b, 1), m.rate, random), dims: m.dims };
+
+    const out = await runner.runFeeds(feeds);
+
+    // L2 (λ·Σw² on kernels, as l2Penalty) and its gradient 2λw, on the weights already in hand.
+    let loss = out[graph.loss]!.data[0]!;
+    const grads: tf.NamedTensorMap = {};
+    graph.trainables.forEach((t, i) => {
+      const g = out[t.gradient]!.data;
+      const name = (t.variable as unknown as { val: tf.Variable }).val.name;
+      if (o.l2 !== 0 && isDecayed(name)) {
+        const w = weights[i]!;
+        let sq = 0;
+        for (let k = 0; k < w.length; k++) {
+          sq += w[k]! * w[k]!;
+          g[k] = g[k]! + 2 * o.l2 * w[k]!;
+        }
+        loss += o.l2 * sq;
+      }
+      grads[name] = tf.tensor(g, t.variable.shape as number[], 'float32');
+    });
+
+    // Moving statistics: moving −= (moving − batch)·(1 − momentum), as tfjs' BatchNormalization.
+    for (const s of graph.batchStatistics) {
+      const bn = s.layer as unknown as BatchNormState;
+      const decay = 1 - bn.momentum;
+      for (const [variable, name] of [[bn.movingMean, s.mean], [bn.movingVariance, s.variance]] as const) {
+        const stat = out[name]!.data;
+        tf.tidy(() => {
+          const old = variable.read();
+          variable.write(tf.sub(old, tf.mul(tf.sub(old, tf.tensor(stat, old.shape)), decay)));
+        });
+      }
+    }
+
+    const probs = out[graph.probs]!;
+    const labels = feeds[graph.labels]!.data;
+    const classes = probs.dims[1]!;
+    let correct = 0;
+    for (let b = 0; b < n; b++) {
+      let p = 0;
+      let y = 0;
+      for (let k = 1; k < classes; k++) {
+        if (probs.data[b * classes + k]! > probs.data[b * classes + p]!) p = k;
+        if (labels[b * classes + k]! > labels[b * classes + y]!) y = k;
+      }
+      if (p === y) correct++;
+    }
+    return { loss, correct, grads };
+  };
+
+  return {
+    gradients,
+    prepare: async (batch) => {
+      await session(batch);
+    },
+    close: async () => {
+      for (const s of sessions.values()) await (await s).runner.dispose();
+      sessions.clear();
+    },
+  };
+}

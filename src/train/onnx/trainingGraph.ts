@@ -1,0 +1,94 @@
+/**
+ * A tfjs model's training step as one ONNX graph: the model exported in training mode (trainable
+ * weights as inputs, BatchNormalization on batch statistics, Dropout masks as inputs; see
+ * src/export/onnxGraph.ts TrainingBindings), the loss of `localGradients` (mean categorical
+ * cross-entropy of the clipped softmax outputs, src/train/loop.ts) and the gradient of that loss
+ * with respect to every trainable weight (autodiff.ts). L2 weight decay is left to the caller,
+ * which holds the weights anyway.
+ *
+ * The graph is built for one batch size (static shapes: onnxruntime plans memory once and every
+ * gradient rule knows its shapes); the trainer keeps one per batch size it meets.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { buildOnnxGraph, encodeOnnxGraph } from '../../export/onnx.ts';
+import { attr, type BatchStatistics, type DropoutMask, type OnnxGraph } from '../../export/onnxGraph.ts';
+import { addGradients } from './autodiff.ts';
+import { OnnxTrainingError } from './errors.ts';
+
+/** Opset of training graphs: ScatterElements' reduction (MaxPool's gradient) needs 16. */
+export const TRAINING_OPSET = 17;
+
+/** Keras' clipping of probabilities inside the cross-entropy (as `crossEntropy` in loop.ts). */
+const PROB_EPSILON = 1e-7;
+
+export interface TrainingGraph {
+  graph: OnnxGraph;
+  batch: number;
+  /** The model's inputs (tfjs layout, NHWC for images), in the model's order. */
+  modelInputs: Array<{ name: string; dims: number[] }>;
+  /** One-hot labels [batch, classes]. */
+  labels: string;
+  /** The model's output (softmax probabilities). */
+  probs: string;
+  /** Scalar loss (without L2). */
+  loss: string;
+  /** Trainable weights: the graph input fed with the variable's value and the output holding its gradient. */
+  trainables: Array<{ input: string; gradient: string; variable: tf.LayerVariable }>;
+  batchStatistics: BatchStatistics[];
+  dropoutMasks: DropoutMask[];
+}
+
+/** Give every MaxPool its arg-max indices output (its gradient scatters onto them). */
+function exposeMaxPoolIndices(g: OnnxGraph): void {
+  for (const n of g.nodes) {
+    if (n.opType === 'MaxPool' && n.outputs.length === 1) n.outputs.push(g.uniqueName(`${n.outputs[0]}/argmax`));
+  }
+}
+
+export function buildTrainingGraph(model: tf.LayersModel, batch: number): TrainingGraph {
+  if (!Number.isInteger(batch) || batch < 1) throw new OnnxTrainingError(`batch must be a positive integer, got ${batch}`);
+  const { graph: g, inputs, outputs } = buildOnnxGraph(model, { training: true });
+  const bindings = g.training!;
+  if (bindings.trainables.length === 0) throw new OnnxTrainingError(`model '${model.name}' has no trainable weights`);
+  if (outputs.length !== 1 || outputs[0]!.shape.length !== 2) {
+    throw new OnnxTrainingError(`model '${model.name}' must have one [batch, classes] output to be trained on onnxruntime`);
+  }
+  for (const io of g.inputs) if (io.dims[0] == null) io.dims[0] = batch;
+  for (const m of bindings.dropoutMasks) m.dims[0] = batch;
+  exposeMaxPoolIndices(g);
+
+  const probs = outputs[0]!.name;
+  const classes = outputs[0]!.shape[1];
+  if (classes == null) throw new OnnxTrainingError('the model output needs a fixed number of classes');
+  const labels = g.addInput('labels', [batch, classes]);
+  // loss = −mean_b Σ_k y·log(clip(p, ε, 1 − ε))
+  const scalar = (base: string, v: number) => g.addFloat(base, Float32Array.of(v), []);
+  const clipped = g.op('Clip', [probs, scalar('loss/min', PROB_EPSILON), scalar('loss/max', 1 - PROB_EPSILON)], 'loss/clip');
+  const logLik = g.op('Mul', [labels, g.op('Log', [clipped], 'loss/log')], 'loss/log_lik');
+  const perImage = g.op('ReduceSum', [logLik, g.addInt64('loss/classes', [1])], 'loss/per_image', { keepdims: attr.int(0) });
+  const loss = g.op('Neg', [g.op('ReduceMean', [perImage], 'loss/mean', { axes: attr.ints([0]), keepdims: attr.int(0) })], 'loss');
+  g.addOutput(loss, []);
+
+  const grads = addGradients(g, loss, bindings.trainables.map((t) => t.input));
+  const trainables = bindings.trainables.map((t, i) => {
+    const gradient = grads[i]!;
+    g.addOutput(gradient, t.variable.shape);
+    return { input: t.input, gradient, variable: t.variable };
+  });
+  return {
+    graph: g,
+    batch,
+    modelInputs: inputs.map((io, i) => ({ name: io.name, dims: g.inputs[i]!.dims as number[] })),
+    labels,
+    probs,
+    loss,
+    trainables,
+    batchStatistics: bindings.batchStatistics,
+    dropoutMasks: bindings.dropoutMasks,
+  };
+}
+
+/** The graph as ONNX bytes (opset TRAINING_OPSET). */
+export function encodeTrainingGraph(t: TrainingGraph, name: string): Uint8Array {
+  return encodeOnnxGraph(t.graph, { graphName: `${name}-training`, docString: 'fdft training step: loss and gradients', opset: TRAINING_OPSET });
+}
