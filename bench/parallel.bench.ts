@@ -26,6 +26,8 @@
  *      FDFT_BENCH_ONNX_THREADS=n: onnxruntime intra-op threads (default: `fdft train`'s, every core;
  *      1 makes the critical-path CPU column comparable to an idle machine's time again).
  *      FDFT_BENCH_FTT=0: FDFtNet without the FTT (`fdft train --no-ftt`, issue 9's third row).
+ *      FDFT_BENCH_TRAIN_ENGINE=onnx: the step's training graph on onnxruntime (src/train/onnx/, every
+ *      core; `--train-engine onnx`, the default where onnxruntime loads) instead of tfjs workers.
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -38,6 +40,7 @@ import { saveModel } from '../src/io/fileSystem.ts';
 import { localGradients, type Batch, type GradientFn, type InputsFn } from '../src/train/loop.ts';
 import { createBackboneRunner, type BackboneRunner } from '../src/engine/onnxBackboneRunner.ts';
 import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
+import { createOnnxGradients } from '../src/train/onnx/onnxGradients.ts';
 import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
 import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featureMapPrefetch.ts';
 import { peakRssMiB } from './peakRss.ts';
@@ -161,6 +164,10 @@ export default async function bench(): Promise<void> {
   const kind = process.env.FDFT_BENCH_KIND === 'pretrain' ? 'pretrain' : 'finetune';
   const backboneEngine = process.env.FDFT_BENCH_BACKBONE_ENGINE === 'onnx' && kind === 'finetune' ? 'onnx' : 'tfjs';
   const useFtt = process.env.FDFT_BENCH_FTT !== '0';
+  // Executors: a tfjs worker count, or 0 = the training graph on onnxruntime.
+  const trainOnOnnx = process.env.FDFT_BENCH_TRAIN_ENGINE === 'onnx';
+  const executors = trainOnOnnx ? [0] : workerCounts;
+  const label = (w: number) => (w === 0 ? `onnxruntime training graph (${os.availableParallelism()} threads)` : w === 1 ? '1 (in-thread)' : String(w));
   const reference = REFERENCE_MS[kind === 'pretrain' ? 'pretrain' : useFtt ? 'finetune' : 'noFtt'];
   // onnxruntime intra-op threads: unset = createBackboneRunner's default, as `fdft train` runs it.
   const onnxThreads = process.env.FDFT_BENCH_ONNX_THREADS ? Number(process.env.FDFT_BENCH_ONNX_THREADS) : undefined;
@@ -211,11 +218,18 @@ export default async function bench(): Promise<void> {
   // Pools first and large batches first: the in-thread engine's wasm heap only grows, and at
   // batch 128 it nears wasm32's 4 GiB limit (see BENCHMARKS.md), so it runs on a fresh heap.
   try {
-    for (const workers of [...workerCounts].sort((a, b) => b - a)) {
+    for (const workers of [...executors].sort((a, b) => b - a)) {
       let gradients: GradientFn;
       let workerCpu: () => (number | undefined)[] = () => [];
       let close = async () => {};
-      if (workers === 1) {
+      if (workers === 0) {
+        const t0 = performance.now();
+        const onnx = await createOnnxGradients({ trainModel, inputsFor, l2: 1e-5, threads: os.availableParallelism() });
+        for (const b of batches) await onnx.prepare(b);
+        startup.set(workers, performance.now() - t0);
+        gradients = onnx.gradients;
+        close = onnx.close;
+      } else if (workers === 1) {
         gradients = localGradients(trainModel, inputsFor, 1e-5);
       } else {
         const t0 = performance.now();
@@ -252,15 +266,15 @@ export default async function bench(): Promise<void> {
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const b of batches) {
     const one = results.get(`1:${b}`);
-    for (const w of workerCounts) {
+    for (const w of executors) {
       const r = results.get(`${w}:${b}`)!;
       const ref = reference[b];
       if (r.error) {
-        console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
+        console.log(`| ${b} | ${label(w)} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
         continue;
       }
       console.log(
-        `| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.mainCpuMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} | ${ref && r.criticalCpuMs ? (r.criticalCpuMs / ref).toFixed(2) : '—'} |`,
+        `| ${b} | ${label(w)} | ${f(r.wallMs)} | ${x(one?.wallMs, r.wallMs)} | ${f(r.mainCpuMs)} | ${f(r.criticalCpuMs)} | ${x(one?.criticalCpuMs, r.criticalCpuMs)} | ${ref ? f(ref) : '—'} | ${ref ? (r.wallMs / ref).toFixed(2) : '—'} | ${ref && r.criticalCpuMs ? (r.criticalCpuMs / ref).toFixed(2) : '—'} |`,
       );
     }
   }
@@ -269,15 +283,15 @@ export default async function bench(): Promise<void> {
     console.log('| batch | workers | ms/step (wall, overlapped) | vs not overlapped | PyTorch 2 cores | ours / PyTorch (wall) |');
     console.log('|---:|---:|---:|---:|---:|---:|');
     for (const b of batches) {
-      for (const w of workerCounts) {
+      for (const w of executors) {
         const ms = overlapped.get(`${w}:${b}`);
         if (ms === undefined) continue;
         const ref = reference[b];
-        console.log(`| ${b} | ${w === 1 ? '1 (in-thread)' : w} | ${f(ms)} | ${x(results.get(`${w}:${b}`)?.wallMs, ms)} | ${ref ? f(ref) : '—'} | ${ref ? (ms / ref).toFixed(2) : '—'} |`);
+        console.log(`| ${b} | ${label(w)} | ${f(ms)} | ${x(results.get(`${w}:${b}`)?.wallMs, ms)} | ${ref ? f(ref) : '—'} | ${ref ? (ms / ref).toFixed(2) : '—'} |`);
       }
     }
   }
-  console.log(`\npool start-up (threads + tsx + tfjs/wasm + model load, once per run): ${[...startup].map(([w, ms]) => `${w} workers ${f(ms)}`).join(', ') || '—'}`);
+  console.log(`\nstart-up (pool: threads + tsx + tfjs/wasm + model load; onnx: training graphs built and loaded, once per batch size): ${[...startup].map(([w, ms]) => `${w === 0 ? 'onnx' : `${w} workers`} ${f(ms)}`).join(', ') || '—'}`);
   console.log(`peak RSS (main + workers, one process): ${peakRssMiB().toFixed(0)} MiB; load average at end: ${load()}`);
   await runner?.dispose();
   artefact.dispose();

@@ -3,7 +3,7 @@
  * eq. 1–3. (FrozenBackbone is inlined by the exporter, like any nested model.)
  */
 import { type LayerConverter, oneInput, requireRank } from './converter.ts';
-import { attr } from './onnxGraph.ts';
+import { attr, type OnnxGraph } from './onnxGraph.ts';
 import { staticDim } from './value.ts';
 import { layerWeights, requireWeight } from './weights.ts';
 
@@ -55,9 +55,7 @@ export const selfAttention: LayerConverter = (a) => {
 
   const gt = g.op('Add', [g.op('MatMul', [xt, matrix('kernel_g', r)], `${base}/g_mm`), vector('bias_g', r)], `${base}/g`);
   const ht = g.op('Add', [g.op('MatMul', [xt, matrix('kernel_h', c)], `${base}/h_mm`), vector('bias_h', c)], `${base}/h`);
-  const s = g.op('MatMul', [gt, f], `${base}/scores`); // [B, N(j), N(i)]
-  const beta = g.op('Softmax', [s], `${base}/beta`, { axis: attr.int(-1) });
-  const o = g.op('MatMul', [beta, ht], `${base}/o`); // [B, N, C]
+  const o = attentionCore(g, gt, f, ht, n, base);
   const oNchw = g.op(
     'Reshape',
     [g.op('Transpose', [o], `${base}/o_cn`, { perm: attr.ints([0, 2, 1]) }), g.addInt64(`${base}/chw_shape`, [0, c, h, w])],
@@ -66,6 +64,32 @@ export const selfAttention: LayerConverter = (a) => {
   const scaled = g.op('Mul', [oNchw, vector('gamma', 1)], `${base}/gamma_o`);
   return [{ name: g.op('Add', [scaled, x.name], base), shape: x.shape }];
 };
+
+/**
+ * Training graphs hold one N×N score map per image until the backward pass needs it; at N = 1024
+ * (the FTT's first stage) and batch 128 that is 512 MB per tensor, several of them alive at once.
+ * Cutting the batch into chunks whose maps hold at most this many values bounds the temporaries of
+ * each chunk's forward and backward (the result is the same: images are independent).
+ */
+export const ATTENTION_CHUNK_VALUES = 2 ** 25; // 128 MB of float32
+
+/** o = softmax(gt·f)·ht per image (eq. 1–2), [B, N, C]; in batch chunks in training graphs (see above). */
+function attentionCore(g: OnnxGraph, gt: string, f: string, ht: string, n: number, base: string): string {
+  const one = (q: string, k: string, v: string, b: string) => {
+    const s = g.op('MatMul', [q, k], `${b}/scores`); // [B, N(j), N(i)]
+    const beta = g.op('Softmax', [s], `${b}/beta`, { axis: attr.int(-1) });
+    return g.op('MatMul', [beta, v], `${b}/o`); // [B, N, C]
+  };
+  const batch = g.training?.batch;
+  const chunk = Math.max(1, Math.floor((g.training?.attentionChunkValues ?? ATTENTION_CHUNK_VALUES) / (n * n)));
+  if (batch === undefined || batch <= chunk) return one(gt, f, ht, base);
+  const sizes: number[] = [];
+  for (let left = batch; left > 0; left -= chunk) sizes.push(Math.min(chunk, left));
+  const split = (v: string, name: string) => g.add('Split', [v, g.addInt64(`${base}/${name}_chunks`, sizes)], `${base}/${name}_chunk`, { axis: attr.int(0) }, sizes.length);
+  const [qs, ks, vs] = [split(gt, 'g'), split(f, 'f'), split(ht, 'h')];
+  const outs = sizes.map((_, i) => one(qs[i]!, ks[i]!, vs[i]!, `${base}/chunk${i}`));
+  return g.op('Concat', outs, `${base}/o`, { axis: attr.int(0) });
+}
 
 /** SelectInput (FDFtNet without FTT keeps its [image, featureMap] signature with it): one input, unchanged. */
 export const selectInput: LayerConverter = (a) => {

@@ -39,10 +39,13 @@ export interface ExportOnnxOptions {
   /** Free text stored in the model's doc_string. */
   docString?: string;
   /**
-   * Build a training graph (src/train/onnx/trainingGraph.ts): trainable weights become inputs,
-   * trainable BatchNormalization uses batch statistics, Dropout a mask input (OnnxGraph.training).
+   * Build a training graph for this batch size (src/train/onnx/trainingGraph.ts): trainable weights
+   * become inputs, trainable BatchNormalization uses batch statistics, Dropout a mask input
+   * (OnnxGraph.training).
    */
-  training?: boolean;
+  trainingBatch?: number;
+  /** Training graphs: see TrainingBindings.attentionChunkValues. */
+  attentionChunkValues?: number;
 }
 
 export interface OnnxGraphSummary {
@@ -156,7 +159,7 @@ function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): 
  */
 export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
   const g = new OnnxGraph();
-  if (opts.training) g.training = { trainables: [], batchStatistics: [], dropoutMasks: [] };
+  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, trainables: [], batchStatistics: [], dropoutMasks: [] };
   const { owner, outputs } = exportTargets(model, opts.outputLayer);
   const inputs: OnnxGraphSummary['inputs'] = [];
   const bound: Value[] = owner.inputs.map((t) => {

@@ -72,6 +72,10 @@ export interface DropoutMask {
  * Dropout multiplies by a mask input. Converters record here what they bound.
  */
 export interface TrainingBindings {
+  /** The batch size the graph is built for (training graphs have static shapes). */
+  batch: number;
+  /** Self-attention runs in batch chunks of at most this many score values (default ATTENTION_CHUNK_VALUES, fdftLayers.ts). */
+  attentionChunkValues?: number;
   trainables: TrainableInput[];
   batchStatistics: BatchStatistics[];
   dropoutMasks: DropoutMask[];

@@ -258,6 +258,15 @@ const concat: GradientRule = (ctx, n, [dy]) => {
   return parts;
 };
 
+/** Split: the outputs' gradients concatenated back (zeros for outputs nothing differentiates). */
+const split: GradientRule = (ctx, n, dOutputs) => {
+  const b = base(n);
+  const rank = ctx.shape(n.inputs[0]!).length;
+  const axis = (int(n, 'axis', 0) + rank) % rank;
+  const parts = n.outputs.map((o, i) => dOutputs[i] ?? ctx.op('ConstantOfShape', [ctx.ints(`${b}/zero${i}_shape`, ctx.shape(o))], `${b}/zero${i}`));
+  return [ctx.op('Concat', parts, `${b}/dx`, { axis: attr.int(axis) }), undefined];
+};
+
 /**
  * MaxPool: dY scattered (added) onto each window's arg-max. The forward node is given its second
  * output (the flat arg-max indices, onnxruntime's MaxPool with Indices) for this.
@@ -464,6 +473,7 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   ReduceSum: reduce(false),
   Pad: pad,
   Concat: concat,
+  Split: split,
   MaxPool: maxPool,
   Conv: conv,
 };

@@ -16,7 +16,7 @@ import { OnnxRunner } from '../../engine/onnxBackbone.ts';
 import type { GradientFn, InputsFn } from '../loop.ts';
 import { isDecayed } from '../loop.ts';
 import { OnnxTrainingError } from './errors.ts';
-import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph } from './trainingGraph.ts';
+import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './trainingGraph.ts';
 
 export interface OnnxGradientsOptions {
   trainModel: tf.LayersModel;
@@ -24,6 +24,8 @@ export interface OnnxGradientsOptions {
   l2: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads: number;
+  /** Passed to buildTrainingGraph (tests). */
+  graph?: TrainingGraphOptions;
 }
 
 export interface OnnxGradients {
@@ -59,8 +61,8 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     let s = sessions.get(batch);
     if (!s) {
       s = (async () => {
-        const graph = buildTrainingGraph(o.trainModel, batch);
-        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads });
+        const graph = buildTrainingGraph(o.trainModel, batch, o.graph);
+        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false });
         return { graph, runner };
       })();
       sessions.set(batch, s);

@@ -150,6 +150,12 @@ function nodeShapes(g: OnnxGraph, n: OnnxNode, shape: (name: string) => Dims): D
       out[axis] = shapes.reduce((sum, s) => sum + s[axis]!, 0);
       return [out];
     }
+    case 'Split': {
+      const s = x();
+      const axis = normAxis(intAttr(n, 'axis', 0), s.length);
+      const sizes = int64Values(g, n.inputs[1], where);
+      return sizes.map((size) => s.map((d, i) => (i === axis ? size : d)));
+    }
     case 'Slice': {
       const s = x().slice();
       const starts = int64Values(g, n.inputs[1], where);

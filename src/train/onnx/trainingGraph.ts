@@ -45,9 +45,14 @@ function exposeMaxPoolIndices(g: OnnxGraph): void {
   }
 }
 
-export function buildTrainingGraph(model: tf.LayersModel, batch: number): TrainingGraph {
+export interface TrainingGraphOptions {
+  /** Self-attention batch chunking (see fdftLayers.ts ATTENTION_CHUNK_VALUES); tests make it small. */
+  attentionChunkValues?: number;
+}
+
+export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: TrainingGraphOptions = {}): TrainingGraph {
   if (!Number.isInteger(batch) || batch < 1) throw new OnnxTrainingError(`batch must be a positive integer, got ${batch}`);
-  const { graph: g, inputs, outputs } = buildOnnxGraph(model, { training: true });
+  const { graph: g, inputs, outputs } = buildOnnxGraph(model, { trainingBatch: batch, attentionChunkValues: opts.attentionChunkValues });
   const bindings = g.training!;
   if (bindings.trainables.length === 0) throw new OnnxTrainingError(`model '${model.name}' has no trainable weights`);
   if (outputs.length !== 1 || outputs[0]!.shape.length !== 2) {

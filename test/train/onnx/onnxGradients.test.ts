@@ -13,7 +13,7 @@ import { initEngine } from '../../../src/engine/index.ts';
 import { onnxAvailable } from '../../../src/engine/onnxBackbone.ts';
 import { localGradients, type Batch, type InputsFn } from '../../../src/train/loop.ts';
 import { createOnnxGradients } from '../../../src/train/onnx/onnxGradients.ts';
-import { buildTrainingGraph } from '../../../src/train/onnx/trainingGraph.ts';
+import { buildTrainingGraph, type TrainingGraphOptions } from '../../../src/train/onnx/trainingGraph.ts';
 import { OnnxTrainingError } from '../../../src/train/onnx/errors.ts';
 import { HardSwish } from '../../../layers/hardSwish.ts';
 import { SelfAttention } from '../../../layers/selfAttention.ts';
@@ -62,12 +62,21 @@ function restore(model: tf.LayersModel, values: tf.Tensor[]): void {
  * gradient (per tensor: |Δ| ≤ rel·max|g| + 1e-4·(largest gradient of the model)) and the BN moving
  * statistics agree.
  */
-async function agrees(model: tf.LayersModel, batch: Batch, opts: { l2?: number; inputsFor?: InputsFn; rel?: number; lossRel?: number; globalRel?: number } = {}): Promise<void> {
+interface AgreeOptions {
+  l2?: number;
+  inputsFor?: InputsFn;
+  rel?: number;
+  lossRel?: number;
+  globalRel?: number;
+  graph?: TrainingGraphOptions;
+}
+
+async function agrees(model: tf.LayersModel, batch: Batch, opts: AgreeOptions = {}): Promise<void> {
   const l2 = opts.l2 ?? 0;
   const inputsFor = opts.inputsFor ?? ((xs) => xs);
   const rel = opts.rel ?? 1e-3;
   const start = snapshot(model);
-  const onnx = await createOnnxGradients({ trainModel: model, inputsFor, l2, threads: 2 });
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor, l2, threads: 2, graph: opts.graph });
   try {
     const a = await onnx.gradients(batch, 'step');
     const statsA = model.weights.filter((w) => /moving/.test(w.name)).map((w) => w.read().dataSync().slice());
@@ -198,6 +207,11 @@ test('Concatenate, Multiply (squeeze-excite style broadcast) and fdft HardSwish 
   // γ starts at 0 (FDFtNet eq. 3); give it a value so that the attention path carries gradient.
   for (const w of model.weights) if (/gamma/.test(w.name) && w.shape.length === 1 && w.shape[0] === 1) w.write(tf.tensor1d([0.7]));
   await agrees(model, batchOf([8, 8, 8], 3, 4), { l2: 1e-3 });
+  // The same with the attention cut into batch chunks of 2, 2 and 1 images (as at batch 128, N = 1024).
+  const opts = { attentionChunkValues: 2 * 64 * 64 };
+  const chunked = buildTrainingGraph(model, 5, opts);
+  assert.equal(chunked.graph.nodes.filter((n) => n.opType === 'Softmax').length, 3 + 1); // 3 chunks + the Dense softmax
+  await agrees(model, batchOf([8, 8, 8], 5, 9), { l2: 1e-3, graph: opts });
 });
 
 test('L2 is added to the loss and to the kernels’ gradients only', async (t) => {
