@@ -16,6 +16,7 @@ import { attentionGammas } from './gammas.ts';
 import { createBackboneRunner, type BackboneRunner } from '../engine/onnxBackboneRunner.ts';
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
+import { type SnapshotPredictor, snapshotPredictor } from './snapshotPredictor.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
 export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersModel> {
@@ -32,6 +33,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
   const run = await startRun('train', config, opts);
   let opened: TrainingData | undefined;
   let backboneRunner: BackboneRunner | undefined;
+  let predictor: SnapshotPredictor | undefined;
   try {
     // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
     const data = (opened = await openRunTrainingData(run.dir, config, 'finetune', opts));
@@ -57,12 +59,10 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     const prefetch = runner.engine === 'onnx' ? prefetchFeatureMaps((xs) => runner.predict(xs)) : undefined;
     const featureMaps = prefetch ? prefetch.featureMaps : (xs: tf.Tensor4D) => runner.predict(xs);
     const inputsFor = async (xs: tf.Tensor4D) => [xs, await featureMaps(xs)];
-    const predict = async (xs: tf.Tensor4D) => {
-      const featureMap = await runner.predict(xs);
-      const probs = net.head.predict([xs, featureMap]) as tf.Tensor2D;
-      featureMap.dispose();
-      return probs;
-    };
+    // Validation and test scoring: the whole FDFtNet on onnxruntime (--engine), re-exported with the
+    // heads' weights of the moment; on tfjs, net.model.predict.
+    const scorer = (predictor = snapshotPredictor(net.model, opts.engine ?? 'auto'));
+    const predict = scorer.predict;
     // The heads' step on onnxruntime (--train-engine, src/train/onnx/), or on tfjs with --workers > 1
     // each worker running the heads on its batch slice (src/train/parallel/); the frozen backbone
     // then runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
@@ -72,6 +72,12 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
     });
     const loopData = await dataLoopOptions(data, config, predict);
+    const validation = {
+      score: async () => {
+        await scorer.refresh();
+        return loopData.validation.score();
+      },
+    };
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -79,6 +85,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       artefact: net.model,
       inputsFor,
       ...loopData,
+      validation,
       batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
@@ -86,10 +93,13 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       interrupted: opts.interrupt?.requested,
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
+      batchStatistics: parallel.batchStatistics,
     }).finally(() => parallel.close());
     if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await data.complete(); // dataset summary with the decoded counts, beside the run
     await loadBestWeights(run.dir, net.model);
+    await scorer.refresh();
+    opts.reporter.log(`scoring: ${scorer.describe()}`);
     const title = `FDFtNet ${config.backbone}${config.useFtt ? '' : ' without FTT'} (M=${config.M}, N=${config.N}) on ${config.datasetName} (test)`;
     const test = await evaluateOnTest(run.dir, predict, await data.set('test'), config, title);
     const out = await finishRun(run, result, test, opts);
@@ -101,5 +111,6 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
   } finally {
     await opened?.close(); // decoding still running after an interrupt or a failure
     await backboneRunner?.dispose();
+    await predictor?.dispose();
   }
 }

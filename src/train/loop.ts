@@ -119,6 +119,8 @@ export interface TrainLoopOptions {
   gradients?: GradientFn;
   /** Precise-BN batches of an epoch (makePreciseBnBatches); the BN statistics are recomputed before validation. */
   preciseBn?: EpochBatches;
+  /** Precise BN's training-mode forward pass, when the gradient executor has its own (the onnx engine). */
+  batchStatistics?: (batch: Batch, randomKey: string) => Promise<void>;
 }
 
 export interface TrainLoopResult {
@@ -246,7 +248,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       break;
     }
     const trainSeconds = priorSeconds + (performance.now() - t0) / 1000;
-    if (o.preciseBn) await recomputeBatchNormStatistics(trainModel, o.inputsFor, o.preciseBn(epoch), `${config.seed}:precise-bn:${epoch}`);
+    if (o.preciseBn) await recomputeBatchNormStatistics(trainModel, o.inputsFor, o.preciseBn(epoch), `${config.seed}:precise-bn:${epoch}`, o.batchStatistics);
     const val = await o.validation.score();
     const seconds = priorSeconds + (performance.now() - t0) / 1000;
     const record: EpochRecord = {

@@ -25,6 +25,12 @@ export async function recomputeBatchNormStatistics(
   inputsFor: InputsFn,
   batches: Iterable<Batch> | AsyncIterable<Batch>,
   randomKey: string,
+  /**
+   * The training-mode forward pass that updates the BN statistics with the layers' momentum
+   * (default: `model.apply(inputs, { training: true })` on tfjs; the onnx training engine passes its
+   * own, src/train/onnx/onnxGradients.ts `batchStatistics`).
+   */
+  forward?: (batch: Batch, randomKey: string) => Promise<void>,
 ): Promise<number> {
   const layers = batchNormLayers(model) as unknown as Array<tf.layers.Layer & { momentum: number }>;
   const saved = layers.map((l) => l.momentum);
@@ -38,9 +44,14 @@ export async function recomputeBatchNormStatistics(
       }
       k++;
       for (const l of layers) l.momentum = 1 - 1 / k; // decay 1/k: the running mean of batch statistics
+      images += batch.xs.shape[0];
+      if (forward) {
+        await forward(batch, `${randomKey}:${k}`);
+        tf.dispose([batch.xs, batch.ys]);
+        continue;
+      }
       const inputs = await inputsFor(batch.xs);
       withSeededMathRandom(`${randomKey}:${k}`, () => tf.tidy(() => void model.apply(inputs, { training: true })));
-      images += batch.xs.shape[0];
       tf.dispose([batch.xs, batch.ys, ...[inputs].flat().filter((t) => t !== batch.xs)]);
     }
   } finally {

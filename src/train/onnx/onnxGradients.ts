@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { OnnxRunner } from '../../engine/onnxBackbone.ts';
-import type { GradientFn, InputsFn } from '../loop.ts';
+import type { Batch, GradientFn, InputsFn } from '../loop.ts';
 import { isDecayed } from '../loop.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './trainingGraph.ts';
@@ -30,6 +30,12 @@ export interface OnnxGradientsOptions {
 
 export interface OnnxGradients {
   gradients: GradientFn;
+  /**
+   * The forward pass in training mode on `batch` (no gradients): updates the BN moving statistics
+   * with the layers' momentum, as `model.apply(x, { training: true })` does in tfjs — the step of
+   * precise BatchNorm (preciseBatchNorm.ts), on onnxruntime.
+   */
+  batchStatistics: (batch: Batch, randomKey: string) => Promise<void>;
   /** Build (and keep) the session for a batch size now: the first step then does not wait for it. */
   prepare(batch: number): Promise<void>;
   close(): Promise<void>;
@@ -55,24 +61,42 @@ function dropoutMask(n: number, rate: number, random: () => number): Float32Arra
   return out;
 }
 
+/** Moving statistics: moving −= (moving − batch)·(1 − momentum), as tfjs' BatchNormalization. */
+function updateMovingStatistics(graph: TrainingGraph, out: Record<string, { data: Float32Array }>): void {
+  for (const s of graph.batchStatistics) {
+    const bn = s.layer as unknown as BatchNormState;
+    const decay = 1 - bn.momentum;
+    for (const [variable, name] of [[bn.movingMean, s.mean], [bn.movingVariance, s.variance]] as const) {
+      const stat = out[name]!.data;
+      tf.tidy(() => {
+        const old = variable.read();
+        variable.write(tf.sub(old, tf.mul(tf.sub(old, tf.tensor(stat, old.shape)), decay)));
+      });
+    }
+  }
+}
+
 export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<OnnxGradients> {
-  const sessions = new Map<number, Promise<Session>>();
-  const session = (batch: number): Promise<Session> => {
-    let s = sessions.get(batch);
+  // One session per (batch size, with gradients?).
+  const sessions = new Map<string, Promise<Session>>();
+  const session = (batch: number, gradients: boolean): Promise<Session> => {
+    const key = `${batch}:${gradients}`;
+    let s = sessions.get(key);
     if (!s) {
       s = (async () => {
-        const graph = buildTrainingGraph(o.trainModel, batch, o.graph);
+        const graph = buildTrainingGraph(o.trainModel, batch, { ...o.graph, gradients });
         const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false });
         return { graph, runner };
       })();
-      sessions.set(batch, s);
+      sessions.set(key, s);
     }
     return s;
   };
 
-  const gradients: GradientFn = async (batch, randomKey) => {
+  /** Run `batch` through the graph; updates the BN moving statistics; returns the outputs and the weights fed. */
+  const run = async (batch: Batch, randomKey: string, withGradients: boolean) => {
     const n = batch.xs.shape[0];
-    const { graph, runner } = await session(n);
+    const { graph, runner } = await session(n, withGradients);
     const inputs = [await o.inputsFor(batch.xs)].flat();
     if (inputs.length !== graph.modelInputs.length) {
       throw new OnnxTrainingError(`the model takes ${graph.modelInputs.length} input(s), inputsFor gave ${inputs.length}`);
@@ -87,7 +111,12 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     for (const m of graph.dropoutMasks) feeds[m.input] = { data: dropoutMask(m.dims.reduce((a, b) => a * b, 1), m.rate, random), dims: m.dims };
 
     const out = await runner.runFeeds(feeds);
+    updateMovingStatistics(graph, out);
+    return { graph, out, weights, labels: feeds[graph.labels]!.data, n };
+  };
 
+  const gradients: GradientFn = async (batch, randomKey) => {
+    const { graph, out, weights, labels, n } = await run(batch, randomKey, true);
     // L2 (λ·Σw² on kernels, as l2Penalty) and its gradient 2λw, on the weights already in hand.
     let loss = out[graph.loss]!.data[0]!;
     const grads: tf.NamedTensorMap = {};
@@ -106,21 +135,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
       grads[name] = tf.tensor(g, t.variable.shape as number[], 'float32');
     });
 
-    // Moving statistics: moving −= (moving − batch)·(1 − momentum), as tfjs' BatchNormalization.
-    for (const s of graph.batchStatistics) {
-      const bn = s.layer as unknown as BatchNormState;
-      const decay = 1 - bn.momentum;
-      for (const [variable, name] of [[bn.movingMean, s.mean], [bn.movingVariance, s.variance]] as const) {
-        const stat = out[name]!.data;
-        tf.tidy(() => {
-          const old = variable.read();
-          variable.write(tf.sub(old, tf.mul(tf.sub(old, tf.tensor(stat, old.shape)), decay)));
-        });
-      }
-    }
-
     const probs = out[graph.probs]!;
-    const labels = feeds[graph.labels]!.data;
     const classes = probs.dims[1]!;
     let correct = 0;
     for (let b = 0; b < n; b++) {
@@ -137,8 +152,11 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
 
   return {
     gradients,
+    batchStatistics: async (batch, randomKey) => {
+      await run(batch, randomKey, false);
+    },
     prepare: async (batch) => {
-      await session(batch);
+      await session(batch, true);
     },
     close: async () => {
       for (const s of sessions.values()) await (await s).runner.dispose();

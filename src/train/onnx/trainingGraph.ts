@@ -32,7 +32,7 @@ export interface TrainingGraph {
   probs: string;
   /** Scalar loss (without L2). */
   loss: string;
-  /** Trainable weights: the graph input fed with the variable's value and the output holding its gradient. */
+  /** Trainable weights: the graph input fed with the variable's value and the output holding its gradient ('' without gradients). */
   trainables: Array<{ input: string; gradient: string; variable: tf.LayerVariable }>;
   batchStatistics: BatchStatistics[];
   dropoutMasks: DropoutMask[];
@@ -48,6 +48,11 @@ function exposeMaxPoolIndices(g: OnnxGraph): void {
 export interface TrainingGraphOptions {
   /** Self-attention batch chunking (see fdftLayers.ts ATTENTION_CHUNK_VALUES); tests make it small. */
   attentionChunkValues?: number;
+  /**
+   * false: the forward pass in training mode only (loss, outputs, BN batch statistics), no gradient
+   * nodes — what precise BatchNorm needs (a third of the step's work).
+   */
+  gradients?: boolean;
 }
 
 export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: TrainingGraphOptions = {}): TrainingGraph {
@@ -74,10 +79,10 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
   const loss = g.op('Neg', [g.op('ReduceMean', [perImage], 'loss/mean', { axes: attr.ints([0]), keepdims: attr.int(0) })], 'loss');
   g.addOutput(loss, []);
 
-  const grads = addGradients(g, loss, bindings.trainables.map((t) => t.input));
+  const grads = opts.gradients === false ? [] : addGradients(g, loss, bindings.trainables.map((t) => t.input));
   const trainables = bindings.trainables.map((t, i) => {
-    const gradient = grads[i]!;
-    g.addOutput(gradient, t.variable.shape);
+    const gradient = grads[i] ?? '';
+    if (gradient) g.addOutput(gradient, t.variable.shape);
     return { input: t.input, gradient, variable: t.variable };
   });
   return {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { GradientFn, InputsFn } from '../loop.ts';
+import type { Batch, GradientFn, InputsFn } from '../loop.ts';
 import { updateRunInfo } from '../runDir.ts';
 import { ParallelTrainingError } from './errors.ts';
 import type { ReplicaKind } from './protocol.ts';
@@ -57,6 +57,8 @@ export interface RunGradients {
   workers: number;
   /** Where the training step runs. */
   engine: 'onnx' | 'tfjs';
+  /** Pass to trainLoop's `batchStatistics` (precise BN on the same engine); undefined = tfjs. */
+  batchStatistics?: (batch: Batch, randomKey: string) => Promise<void>;
   /** Stops the workers and removes the replica folder; call in a `finally`. */
   close(): Promise<void>;
 }
@@ -106,7 +108,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
   o.log(`training step: onnxruntime-node, ${threads} thread(s), graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return { workers: 1, engine: 'onnx', gradients: onnx.gradients, close: () => onnx.close() };
+  return { workers: 1, engine: 'onnx', gradients: onnx.gradients, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
 }
 
 /** Folder inside the run directory holding the workers' copy of the model while the run lasts. */

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../../src/engine/index.ts';
 import { onnxAvailable } from '../../../src/engine/onnxBackbone.ts';
 import { localGradients, type Batch, type InputsFn } from '../../../src/train/loop.ts';
+import { recomputeBatchNormStatistics } from '../../../src/train/preciseBatchNorm.ts';
 import { createOnnxGradients } from '../../../src/train/onnx/onnxGradients.ts';
 import { buildTrainingGraph, type TrainingGraphOptions } from '../../../src/train/onnx/trainingGraph.ts';
 import { OnnxTrainingError } from '../../../src/train/onnx/errors.ts';
@@ -212,6 +213,40 @@ test('Concatenate, Multiply (squeeze-excite style broadcast) and fdft HardSwish 
   const chunked = buildTrainingGraph(model, 5, opts);
   assert.equal(chunked.graph.nodes.filter((n) => n.opType === 'Softmax').length, 3 + 1); // 3 chunks + the Dense softmax
   await agrees(model, batchOf([8, 8, 8], 5, 9), { l2: 1e-3, graph: opts });
+});
+
+test('precise BatchNorm on onnxruntime (forward-only graph) recomputes the same statistics as on tfjs', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const model = tinyModel([7, 7, 3], [
+    tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', ...init(1) }),
+    tf.layers.batchNormalization({ momentum: 0.99 }),
+    tf.layers.reLU(),
+    tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    tf.layers.batchNormalization({}),
+  ]);
+  const batches = () => [batchOf([7, 7, 3], 4, 11), batchOf([7, 7, 3], 4, 12), batchOf([7, 7, 3], 3, 13)];
+  const stats = () => model.weights.filter((w) => /moving/.test(w.name)).map((w) => w.read().dataSync().slice());
+  const start = snapshot(model);
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads: 1 });
+  try {
+    assert.equal(await recomputeBatchNormStatistics(model, (xs) => xs, batches(), 'pbn', onnx.batchStatistics), 11);
+    const viaOnnx = stats();
+    restore(model, start);
+    await recomputeBatchNormStatistics(model, (xs) => xs, batches(), 'pbn');
+    const viaTfjs = stats();
+    restore(model, start);
+    const before = stats();
+    viaTfjs.forEach((s, i) => {
+      assert.ok(s.some((v, k) => Math.abs(v - before[i]![k]!) > 1e-3), 'the recomputation changed the statistics');
+      for (let k = 0; k < s.length; k++) assert.ok(Math.abs(viaOnnx[i]![k]! - s[k]!) <= 1e-5 * Math.max(1, Math.abs(s[k]!)), `statistic ${i}[${k}]`);
+    });
+    const noGradients = buildTrainingGraph(model, 4, { gradients: false });
+    assert.ok(noGradients.trainables.every((x) => x.gradient === ''));
+    assert.ok(!noGradients.graph.nodes.some((n) => n.name.startsWith('grad/')));
+  } finally {
+    await onnx.close();
+    tf.dispose(start);
+  }
 });
 
 test('L2 is added to the loss and to the kernels’ gradients only', async (t) => {
