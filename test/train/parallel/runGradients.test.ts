@@ -41,12 +41,47 @@ test('fdft pretrain --workers 2 trains through the pool and records the count in
     const info = JSON.parse(await readFile(join(ck, run!, 'run.json'), 'utf8'));
     assert.equal(info.status, 'finished');
     assert.equal(info.workers, 2);
+    assert.equal(info.trainEngine, 'tfjs', 'a worker count asks for the tfjs engine');
     assert.equal(info.config.workers, undefined, 'the workers count is not part of the config');
     assert.match(r.stderr + r.stdout, /data-parallel: 2 gradient workers/);
     assert.ok(!existsSync(join(ck, run!, REPLICA_DIR)), 'the replica folder is removed');
     const history = (await readFile(join(ck, run!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(history.length, 1);
     assert.ok(Number.isFinite(history[0].loss) && history[0].steps === 2);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('fdft pretrain runs its step on onnxruntime by default and records it; --train-engine tfjs keeps tfjs', async () => {
+  const { onnxAvailable } = await import('../../../src/engine/onnxBackbone.ts');
+  const ort = await onnxAvailable();
+  const work = await mkdtemp(join(tmpdir(), 'fdft-train-engine-'));
+  try {
+    const data = await writeTinyDataset(join(work, 'tiny'), 16, 32);
+    for (const engine of [undefined, 'tfjs'] as const) {
+      const ck = join(work, `checkpoints-${engine ?? 'auto'}`);
+      const args = ['pretrain', '--backbone', 'shallownetv3', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1',
+        '--steps-per-epoch', '2', '--seed', '3', '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json',
+        ...(engine ? ['--train-engine', engine] : [])];
+      const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, FDFT_BACKEND: 'wasm' },
+        timeout: 240_000,
+      });
+      assert.equal(r.status, 0, `fdft ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+      const [run] = await readdir(ck);
+      const info = JSON.parse(await readFile(join(ck, run!, 'run.json'), 'utf8'));
+      const expected = engine === 'tfjs' || !ort ? 'tfjs' : 'onnx';
+      assert.equal(info.trainEngine, expected);
+      assert.equal(info.config.trainEngine, undefined, 'the engine is not part of the config');
+      if (expected === 'onnx') assert.match(r.stderr + r.stdout, /training step: onnxruntime-node/);
+      const history = (await readFile(join(ck, run!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      assert.ok(Number.isFinite(history[0].loss) && Number.isFinite(history[0].valAuroc));
+    }
+    const bad = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), 'pretrain', '--train-engine', 'gpu'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /train-engine/);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
