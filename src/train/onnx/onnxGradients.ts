@@ -15,6 +15,7 @@ import seedrandom from 'seedrandom';
 import { OnnxRunner } from '../../engine/onnxBackbone.ts';
 import type { Batch, GradientFn, InputsFn } from '../loop.ts';
 import { isDecayed } from '../loop.ts';
+import { addL2 } from '../parallel/workerPool.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './trainingGraph.ts';
 
@@ -89,6 +90,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
         return { graph, runner };
       })();
       sessions.set(key, s);
+      s.catch(() => sessions.delete(key)); // a failed build is not cached (the caller sees the error)
     }
     return s;
   };
@@ -123,15 +125,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     graph.trainables.forEach((t, i) => {
       const g = out[t.gradient]!.data;
       const name = (t.variable as unknown as { val: tf.Variable }).val.name;
-      if (o.l2 !== 0 && isDecayed(name)) {
-        const w = weights[i]!;
-        let sq = 0;
-        for (let k = 0; k < w.length; k++) {
-          sq += w[k]! * w[k]!;
-          g[k] = g[k]! + 2 * o.l2 * w[k]!;
-        }
-        loss += o.l2 * sq;
-      }
+      if (o.l2 !== 0 && isDecayed(name)) loss += addL2(g, weights[i]!, [[0, g.length]], o.l2);
       grads[name] = tf.tensor(g, t.variable.shape as number[], 'float32');
     });
 
@@ -159,8 +153,9 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
       await session(batch, true);
     },
     close: async () => {
-      for (const s of sessions.values()) await (await s).runner.dispose();
+      const open = [...sessions.values()];
       sessions.clear();
+      for (const s of await Promise.allSettled(open)) if (s.status === 'fulfilled') await s.value.runner.dispose();
     },
   };
 }

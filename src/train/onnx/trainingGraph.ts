@@ -10,7 +10,7 @@
  * gradient rule knows its shapes); the trainer keeps one per batch size it meets.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { buildOnnxGraph, encodeOnnxGraph } from '../../export/onnx.ts';
+import { buildOnnxGraph, encodeOnnxGraph, OnnxExportError } from '../../export/onnx.ts';
 import { attr, type BatchStatistics, type DropoutMask, type OnnxGraph } from '../../export/onnxGraph.ts';
 import { addGradients } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
@@ -57,7 +57,14 @@ export interface TrainingGraphOptions {
 
 export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: TrainingGraphOptions = {}): TrainingGraph {
   if (!Number.isInteger(batch) || batch < 1) throw new OnnxTrainingError(`batch must be a positive integer, got ${batch}`);
-  const { graph: g, inputs, outputs } = buildOnnxGraph(model, { trainingBatch: batch, attentionChunkValues: opts.attentionChunkValues });
+  let exported: ReturnType<typeof buildOnnxGraph>;
+  try {
+    exported = buildOnnxGraph(model, { trainingBatch: batch, attentionChunkValues: opts.attentionChunkValues });
+  } catch (e) {
+    if (e instanceof OnnxExportError) throw new OnnxTrainingError(e.message, { cause: e });
+    throw e;
+  }
+  const { graph: g, inputs, outputs } = exported;
   const bindings = g.training!;
   if (bindings.trainables.length === 0) throw new OnnxTrainingError(`model '${model.name}' has no trainable weights`);
   if (outputs.length !== 1 || outputs[0]!.shape.length !== 2) {

@@ -335,3 +335,30 @@ test('a layer with no training-graph form is a named error', () => {
   const lstm = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: 'softmax' })] });
   assert.throws(() => buildTrainingGraph(lstm, 0), OnnxTrainingError);
 });
+
+test('a model without a training graph: prepare fails with the named error, auto falls back to tfjs, onnx insists', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const { openRunGradients } = await import('../../../src/train/parallel/runGradients.ts');
+  const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const model = tinyModel([4, 4, 2], [tf.layers.gaussianNoise({ stddev: 0.1 })]);
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads: 1 });
+  await assert.rejects(onnx.prepare(2), OnnxTrainingError);
+  await assert.rejects(onnx.prepare(2), OnnxTrainingError, 'a failed build is not cached as a success');
+  await onnx.close();
+  const dir = await mkdtemp(join(tmpdir(), 'fdft-onnx-fallback-'));
+  try {
+    await writeFile(join(dir, 'run.json'), JSON.stringify({ name: 'x', backbone: 'tiny', status: 'running' }));
+    const logs: string[] = [];
+    const common = { runDir: dir, kind: 'pretrain' as const, artefact: model, trainModel: model, l2: 0, batch: 2, workers: undefined, inputsFor: (xs: tf.Tensor4D) => xs, log: (m: string) => logs.push(m) };
+    const auto = await openRunGradients({ ...common, trainEngine: 'auto' });
+    assert.equal(auto.engine, 'tfjs');
+    assert.match(logs.join('\n'), /training step: tfjs \(the model has no ONNX training graph: .*GaussianNoise in training mode/);
+    assert.equal(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')).trainEngine, 'tfjs');
+    await auto.close();
+    await assert.rejects(openRunGradients({ ...common, trainEngine: 'onnx' }), OnnxTrainingError);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
