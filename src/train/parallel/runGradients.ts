@@ -1,9 +1,12 @@
 /**
- * Data parallelism for a training run (`fdft pretrain` / `fdft train`): how many gradient workers,
- * and the pool's lifetime around `trainLoop`. The workers count is recorded in run.json (`workers`)
- * but is NOT part of the config or its hash: it changes the arithmetic only through per-slice
- * BatchNormalization statistics (workerPool.ts), so a run may be resumed with another count
- * (e.g. on a machine with more cores), and runs that differ only in it share their config.
+ * Where a training run (`fdft pretrain` / `fdft train`) computes its gradients: on onnxruntime
+ * (`--train-engine`, src/train/onnx/; the default where it loads) or on tfjs — in-thread or with
+ * data parallelism over gradient workers: how many, and the pool's lifetime around `trainLoop`.
+ * The engine and the workers count are recorded in run.json (`trainEngine`, `workers`) but are
+ * NOT part of the config or its hash: they change the arithmetic only through float summation
+ * order, dropout draws (onnx) and per-slice BatchNormalization statistics (workers, workerPool.ts),
+ * so a run may be resumed with another engine or count (e.g. on a machine with more cores), and
+ * runs that differ only in them share their config.
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
