@@ -43,3 +43,14 @@ test('FDFT_BACKEND and --backend choose the engine of `fdft engine`', () => {
   assert.ok(['tensorflow', 'wasm'].includes(info.backend), info.backend);
   if (info.backend === 'wasm') assert.match(info.reason, /no tfjs-node/);
 });
+
+test('`fdft engine` says where training steps and the frozen backbone run', async () => {
+  const { onnxAvailable } = await import('../../src/engine/onnxBackbone.ts');
+  const ort = await onnxAvailable();
+  const r = fdftEngine({ FDFT_BACKEND: 'wasm' });
+  assert.equal(r.status, 0, r.err);
+  const onnx = JSON.parse(r.out).onnxruntime as { available: boolean; trainingStep: string; frozenBackbone: string };
+  assert.equal(onnx.available, ort);
+  assert.equal(onnx.trainingStep, ort ? 'onnx' : 'tfjs');
+  assert.equal(onnx.frozenBackbone, ort ? 'onnx' : 'tfjs');
+});

@@ -3,11 +3,25 @@ import type { GlobalOptions } from '../globalOptions.ts';
 
 export const command: CommandModule<object, GlobalOptions> = {
   command: 'engine',
-  describe: 'Show which tensor backend fdft would use on this machine, and why',
+  describe: 'Show which tensor backend fdft would use on this machine, and where training steps and the frozen backbone run, and why',
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
+    const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
     const info = await initEngine(argv.backend, () => {});
-    if (argv.json) console.log(JSON.stringify(info));
-    else console.log(`backend: ${info.backend}\nprovider: ${info.provider}\nreason: ${info.reason}`);
+    const ort = await onnxAvailable();
+    // What `--train-engine auto` and `--engine auto` pick (runGradients.ts, onnxBackboneRunner.ts).
+    const onnx = {
+      available: ort,
+      reason: ort ? 'onnxruntime-node loads' : await onnxUnavailableReason(),
+      trainingStep: ort && info.backend !== 'tensorflow' ? 'onnx' : 'tfjs',
+      frozenBackbone: ort ? 'onnx' : 'tfjs',
+    };
+    if (argv.json) console.log(JSON.stringify({ ...info, onnxruntime: onnx }));
+    else {
+      console.log(`backend: ${info.backend}\nprovider: ${info.provider}\nreason: ${info.reason}`);
+      console.log(`onnxruntime-node: ${ort ? 'loads' : `unavailable (${onnx.reason})`}`);
+      console.log(`training step (--train-engine auto): ${onnx.trainingStep}${onnx.trainingStep === 'tfjs' && ort ? ' (tfjs-node is native already)' : ''}`);
+      console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}`);
+    }
   },
 };
