@@ -27,7 +27,8 @@ interface ProfileEvent {
 }
 
 async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number): Promise<void> {
-  const ort = (await import('onnxruntime-node')).default;
+  const m = (await import('onnxruntime-node')) as unknown as typeof import('onnxruntime-node') & { default?: typeof import('onnxruntime-node') };
+  const ort = m.default?.InferenceSession ? m.default : m; // CommonJS default or ESM namespace, as onnxBackbone.ts
   const graph = buildTrainingGraph(model, batch);
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-ort-profile-'));
   try {
