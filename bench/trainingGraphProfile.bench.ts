@@ -14,6 +14,7 @@ import os from 'node:os';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.ts';
+import { OnnxRunner } from '../src/engine/onnxBackbone.ts';
 import { createBackbone } from '../src/models/backbones/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
 import { buildTrainingGraph, encodeTrainingGraph } from '../src/train/onnx/trainingGraph.ts';
@@ -27,41 +28,35 @@ interface ProfileEvent {
 }
 
 async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number): Promise<void> {
-  const m = (await import('onnxruntime-node')) as unknown as typeof import('onnxruntime-node') & { default?: typeof import('onnxruntime-node') };
-  const ort = m.default?.InferenceSession ? m.default : m; // CommonJS default or ESM namespace, as onnxBackbone.ts
   const graph = buildTrainingGraph(model, batch);
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-ort-profile-'));
   try {
-    const session = await ort.InferenceSession.create(encodeTrainingGraph(graph, label), {
-      intraOpNumThreads: os.availableParallelism(),
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      enableMemPattern: false, // as createOnnxGradients runs it
-      enableProfiling: true,
-      profileFilePrefix: join(dir, 'profile'),
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    // Session options as createOnnxGradients sets them, plus onnxruntime's profiler.
+    const runner = await OnnxRunner.create(encodeTrainingGraph(graph, label), {
+      threads: os.availableParallelism(),
+      memoryPattern: false,
+      profilePrefix: join(dir, 'profile'),
     });
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
     const values = new Map(graph.trainables.map((t) => [t.input, t.variable.read().dataSync() as Float32Array]));
     for (const io of graph.graph.inputs) {
       const dims = io.dims as number[];
       const n = dims.reduce((a, b) => a * b, 1);
-      const data = values.get(io.name) ?? Float32Array.from({ length: n }, (_, i) => (io.name === graph.labels ? (i % 2) : ((i * 7919) % 1000) / 1000));
-      feeds[io.name] = new ort.Tensor('float32', data, dims);
+      const data = values.get(io.name) ?? Float32Array.from({ length: n }, (_, i) => (io.name === graph.labels ? i % 2 : ((i * 7919) % 1000) / 1000));
+      feeds[io.name] = { data, dims };
     }
-    await session.run(feeds); // warm-up: its events are left out below
+    await runner.runFeeds(feeds); // warm-up: its events are left out below
     const walls: number[] = [];
     for (let s = 0; s < steps; s++) {
       const t0 = performance.now();
-      await session.run(feeds);
+      await runner.runFeeds(feeds);
       walls.push(performance.now() - t0);
     }
-    session.endProfiling();
+    runner.endProfiling();
     const file = (await readdir(dir)).find((f) => f.startsWith('profile'));
     if (!file) throw new Error('onnxruntime wrote no profile');
     const events = JSON.parse(await readFile(join(dir, file), 'utf8')) as ProfileEvent[];
-    await session.release();
+    await runner.dispose();
     const runEnds = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts + e.dur).sort((a, b) => a - b);
     const afterWarmUp = runEnds[0] ?? 0;
     const byOp = new Map<string, number>();

@@ -72,6 +72,8 @@ export interface OnnxRunnerOptions {
    * `npm run bench -- parallel` at batch 32 + 128: 5.3 → 3.0 GiB, step times unchanged).
    */
   memoryPattern?: boolean;
+  /** Write onnxruntime's per-node profile to `<prefix>_<date>.json` (`endProfiling()` finishes it; benches). */
+  profilePrefix?: string;
   /** onnxruntime graph optimisations (default 'all': fusions and the NCHWc conv layout). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
@@ -106,6 +108,7 @@ export class OnnxRunner {
         graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
         executionProviders: ['cpu'],
         enableMemPattern: opts.memoryPattern ?? true,
+        ...(opts.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
         extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
       });
     } catch (e) {
@@ -158,6 +161,11 @@ export class OnnxRunner {
     const data = (await xs.data()) as Float32Array;
     const y = await this.run(data, xs.shape);
     return t.tensor(y.data, y.dims, 'float32');
+  }
+
+  /** Stop profiling (OnnxRunnerOptions.profilePrefix) and flush the profile file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   /** Free the native session. */

@@ -11,7 +11,8 @@ import { layerWeights, requireWeight } from './weights.ts';
 
 /** Inference-time identity (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout). */
 export const identity: LayerConverter = (a) => {
-  if (a.g.training && a.layer.getClassName() !== 'Dropout' && Number(a.config.rate ?? a.config.stddev ?? 0) > 0) {
+  // In training these layers draw noise (Dropout has its own converter and calls this only at rate 0).
+  if (a.g.training && Number(a.config.rate ?? a.config.stddev ?? 0) > 0) {
     throw new OnnxExportError(`${a.layer.getClassName()} in training mode is not supported by ONNX training graphs (only Dropout)`);
   }
   return [{ ...oneInput(a), shape: a.outputShapes[0]! }];

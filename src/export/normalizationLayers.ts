@@ -8,11 +8,10 @@
  * written as element-wise ops so that the gradient graph differentiates it like any other; the
  * batch mean and variance are graph outputs, from which the trainer updates the moving statistics.
  */
-import { type LayerConverter, oneInput } from './converter.ts';
+import { scalar } from './activations.ts';
+import { type ConvertArgs, type LayerConverter, oneInput } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
-import type { ConvertArgs } from './converter.ts';
-import { scalar } from './activations.ts';
 import type { Value } from './value.ts';
 import { layerWeights, requireWeight, type Weight } from './weights.ts';
 

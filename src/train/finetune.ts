@@ -72,12 +72,6 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
     });
     const loopData = await dataLoopOptions(data, config, predict);
-    const validation = {
-      score: async () => {
-        await scorer.refresh();
-        return loopData.validation.score();
-      },
-    };
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -85,7 +79,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       artefact: net.model,
       inputsFor,
       ...loopData,
-      validation,
+      validation: { score: scorer.fresh(loopData.validation.score) },
       batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,
       tensorboard: run.tensorboard,

@@ -34,12 +34,6 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
     });
     const loopData = await dataLoopOptions(data, config, predict);
-    const validation = {
-      score: async () => {
-        await scorer.refresh();
-        return loopData.validation.score();
-      },
-    };
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -47,7 +41,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       artefact: model,
       inputsFor,
       ...loopData,
-      validation,
+      validation: { score: scorer.fresh(loopData.validation.score) },
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       interrupted: opts.interrupt?.requested,

@@ -15,6 +15,8 @@ import type { PredictFn } from './scoring.ts';
 export interface SnapshotPredictor {
   /** Take the model's current weights (call after they changed, before predicting). */
   refresh(): Promise<void>;
+  /** `score` preceded by a refresh, e.g. trainLoop's validation: the weights changed since the last epoch. */
+  fresh<T>(score: () => Promise<T>): () => Promise<T>;
   predict: PredictFn;
   /** 'onnx' or 'tfjs', and why (log once). */
   describe(): string;
@@ -24,11 +26,16 @@ export interface SnapshotPredictor {
 export function snapshotPredictor(model: tf.LayersModel, engine: BackboneEngine = 'auto'): SnapshotPredictor {
   let runner: BackboneRunner | undefined;
   let stale = true;
+  const refresh = async () => {
+    await runner?.dispose();
+    runner = await createBackboneRunner(model, { engine });
+    stale = false;
+  };
   return {
-    async refresh() {
-      await runner?.dispose();
-      runner = await createBackboneRunner(model, { engine });
-      stale = false;
+    refresh,
+    fresh: (score) => async () => {
+      await refresh();
+      return score();
     },
     predict: async (xs) => {
       if (stale || !runner) throw new Error('internal: SnapshotPredictor.predict before refresh()');

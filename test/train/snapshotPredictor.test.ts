@@ -39,6 +39,10 @@ for (const engine of ['auto', 'tfjs'] as const) {
     const second = await p.predict(xs);
     assert.ok(close(second, m.predict(xs) as tf.Tensor));
     assert.ok(!close(first, second), 'new weights, new predictions');
+    // fresh(): a scoring function that refreshes first.
+    m.layers[1]!.setWeights([kernel, m.layers[1]!.getWeights()[1]!]);
+    const third = await p.fresh(async () => p.predict(xs))();
+    assert.ok(close(third, m.predict(xs) as tf.Tensor));
     await p.dispose();
   });
 }

@@ -74,7 +74,7 @@ export class GradientContext {
     return this.reshape(summed, to, `${base}/to`);
   }
 
-  /** Broadcast `grad` (of shape `from`, keepdims form) to shape `to`. */
+  /** Broadcast `grad` (a reduction's gradient in keepdims form) to shape `to`. */
   expand(grad: string, to: Dims, base: string): string {
     return this.op('Expand', [grad, this.ints(`${base}/expand_shape`, to)], `${base}/expand`);
   }

@@ -24,28 +24,37 @@ test('auto worker count: one per core up to 8, ≥ 16 images per slice, 1 with t
   assert.throws(() => resolveWorkerCount(1.5, 'wasm', 8), ParallelTrainingError);
 });
 
+/**
+ * `fdft pretrain` of one 2-step epoch at 32 px on the tiny set in `work` (wasm backend), into the
+ * checkpoints folder `ck`; returns the CLI's output, its run.json, the run folder and its history.
+ */
+async function tinyPretrain(work: string, ck: string, data: string, extra: string[]) {
+  const args = ['pretrain', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1', '--steps-per-epoch', '2', '--seed', '3',
+    '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json', ...extra];
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, FDFT_BACKEND: 'wasm' },
+    timeout: 240_000,
+  });
+  assert.equal(r.status, 0, `fdft ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  const [run] = await readdir(ck);
+  const runDir = join(ck, run!);
+  const info = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8'));
+  const history = (await readFile(join(runDir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  return { output: r.stderr + r.stdout, info, runDir, history };
+}
+
 test('fdft pretrain --workers 2 trains through the pool and records the count in run.json', async () => {
   const work = await mkdtemp(join(tmpdir(), 'fdft-parallel-cli-'));
   try {
     const data = await writeTinyDataset(join(work, 'tiny'), 16, 32);
-    const ck = join(work, 'checkpoints');
-    const args = ['pretrain', '--backbone', 'squeezenet', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1',
-      '--steps-per-epoch', '2', '--seed', '3', '--workers', '2', '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json'];
-    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, FDFT_BACKEND: 'wasm' },
-      timeout: 240_000,
-    });
-    assert.equal(r.status, 0, `fdft ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-    const [run] = await readdir(ck);
-    const info = JSON.parse(await readFile(join(ck, run!, 'run.json'), 'utf8'));
+    const { output, info, runDir, history } = await tinyPretrain(work, join(work, 'checkpoints'), data, ['--backbone', 'squeezenet', '--workers', '2']);
     assert.equal(info.status, 'finished');
     assert.equal(info.workers, 2);
     assert.equal(info.trainEngine, 'tfjs', 'a worker count asks for the tfjs engine');
     assert.equal(info.config.workers, undefined, 'the workers count is not part of the config');
-    assert.match(r.stderr + r.stdout, /data-parallel: 2 gradient workers/);
-    assert.ok(!existsSync(join(ck, run!, REPLICA_DIR)), 'the replica folder is removed');
-    const history = (await readFile(join(ck, run!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.match(output, /data-parallel: 2 gradient workers/);
+    assert.ok(!existsSync(join(runDir, REPLICA_DIR)), 'the replica folder is removed');
     assert.equal(history.length, 1);
     assert.ok(Number.isFinite(history[0].loss) && history[0].steps === 2);
   } finally {
@@ -61,22 +70,12 @@ test('fdft pretrain runs its step on onnxruntime by default and records it; --tr
     const data = await writeTinyDataset(join(work, 'tiny'), 16, 32);
     for (const engine of [undefined, 'tfjs'] as const) {
       const ck = join(work, `checkpoints-${engine ?? 'auto'}`);
-      const args = ['pretrain', '--backbone', 'shallownetv3', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1',
-        '--steps-per-epoch', '2', '--seed', '3', '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json',
-        ...(engine ? ['--train-engine', engine] : [])];
-      const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
-        encoding: 'utf8',
-        env: { ...process.env, FDFT_BACKEND: 'wasm' },
-        timeout: 240_000,
-      });
-      assert.equal(r.status, 0, `fdft ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-      const [run] = await readdir(ck);
-      const info = JSON.parse(await readFile(join(ck, run!, 'run.json'), 'utf8'));
+      const extra = ['--backbone', 'shallownetv3', ...(engine ? ['--train-engine', engine] : [])];
+      const { output, info, history } = await tinyPretrain(work, ck, data, extra);
       const expected = engine === 'tfjs' || !ort ? 'tfjs' : 'onnx';
       assert.equal(info.trainEngine, expected);
       assert.equal(info.config.trainEngine, undefined, 'the engine is not part of the config');
-      if (expected === 'onnx') assert.match(r.stderr + r.stdout, /training step: onnxruntime-node/);
-      const history = (await readFile(join(ck, run!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      if (expected === 'onnx') assert.match(output, /training step: onnxruntime-node/);
       assert.ok(Number.isFinite(history[0].loss) && Number.isFinite(history[0].valAuroc));
     }
     const bad = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), 'pretrain', '--train-engine', 'gpu'], { encoding: 'utf8' });
