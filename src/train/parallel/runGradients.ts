@@ -106,7 +106,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   } catch (e) {
     await onnx.close();
     if (engine === 'onnx') throw e;
-    o.log(`training step: tfjs (the model has no ONNX training graph: ${(e as Error).message})`);
+    o.log(`training step: tfjs (the ONNX training graph does not build or load: ${(e as Error).message})`);
     return undefined;
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });

@@ -354,7 +354,7 @@ test('a model without a training graph: prepare fails with the named error, auto
     const common = { runDir: dir, kind: 'pretrain' as const, artefact: model, trainModel: model, l2: 0, batch: 2, workers: undefined, inputsFor: (xs: tf.Tensor4D) => xs, log: (m: string) => logs.push(m) };
     const auto = await openRunGradients({ ...common, trainEngine: 'auto' });
     assert.equal(auto.engine, 'tfjs');
-    assert.match(logs.join('\n'), /training step: tfjs \(the model has no ONNX training graph: .*GaussianNoise in training mode/);
+    assert.match(logs.join('\n'), /training step: tfjs \(the ONNX training graph does not build or load: .*GaussianNoise in training mode/);
     assert.equal(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')).trainEngine, 'tfjs');
     await auto.close();
     await assert.rejects(openRunGradients({ ...common, trainEngine: 'onnx' }), OnnxTrainingError);
