@@ -17,6 +17,7 @@ import { initEngine } from '../src/engine/index.ts';
 import { OnnxRunner } from '../src/engine/onnxBackbone.ts';
 import { createBackbone } from '../src/models/backbones/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
+import { nchwcBlockSize } from '../src/train/onnx/nchwcBlock.ts';
 import { buildTrainingGraph, encodeTrainingGraph } from '../src/train/onnx/trainingGraph.ts';
 
 interface ProfileEvent {
@@ -28,7 +29,7 @@ interface ProfileEvent {
 }
 
 async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number): Promise<void> {
-  const graph = buildTrainingGraph(model, batch);
+  const graph = buildTrainingGraph(model, batch, { nchwcBlock: await nchwcBlockSize() });
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-ort-profile-'));
   try {
     // Session options as createOnnxGradients sets them, plus onnxruntime's profiler.

@@ -1,5 +1,6 @@
 /**
- * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW).
+ * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW); in training graphs 1x1 convs become
+ * MatMuls (pointwiseMatMul) and depthwise convs use onnxruntime's NCHWc kernels where it has them (nchwc.ts).
  *
  * Kernel layouts: tfjs Conv2D [kh, kw, in, out] → ONNX [out, in, kh, kw]; tfjs depthwise
  * [kh, kw, in, mult] → ONNX grouped Conv (group = in) with W [in·mult, 1, kh, kw], output channel
@@ -7,6 +8,7 @@
  * pointwise Conv with the bias, then the activation.
  */
 import { applyActivation } from './activations.ts';
+import { nchwcDepthwise, nchwcDepthwiseApplies } from './nchwc.ts';
 import { type ConvertArgs, type LayerConverter, oneInput, requireChannelsLast, requireRank } from './converter.ts';
 import { attr } from './onnxGraph.ts';
 import { onnxPads2d, pair } from './padding.ts';
@@ -58,15 +60,23 @@ function convKernel(a: ConvertArgs, k: Weight, base: string): string {
 
 const hw = (k: Weight): [number, number] => [k.shape[0]!, k.shape[1]!];
 
+/** Whether a depthwise conv is written on onnxruntime's NCHWc kernels (training graphs where they exist; nchwc.ts). */
+const asNchwc = (a: ConvertArgs, k: Weight, geo: WindowGeometry) => nchwcDepthwiseApplies(a.g, k.shape, geo.strides, geo.dilations);
+
+/** Bias [C] added to an NCHW value. */
+function addChannelBias(a: ConvertArgs, y: string, bias: Weight, base: string): string {
+  return a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, [bias.shape[0]!, 1, 1])], `${base}/bias`);
+}
+
 /**
  * A 1x1 stride-1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
  * kernel in its tfjs layout [in, out]. Where weights are inputs, onnxruntime's Conv runs one GEMM
  * per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the kernel; one MatMul
  * over the whole batch is several times faster, and its gradient needs no kernel transposes.
  */
-function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | undefined, base: string): string {
+function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | undefined, base: string, layout: 'nchw' | 'nhwc' = 'nchw'): string {
   const [, , cin, cout] = k.shape as [number, number, number, number];
-  const pixels = a.g.op('Transpose', [x], `${base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
+  const pixels = layout === 'nhwc' ? x : a.g.op('Transpose', [x], `${base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
   let y = a.g.op('MatMul', [pixels, a.g.addWeight(`${base}/W`, k, [cin, cout])], `${base}/matmul`);
   if (bias) y = a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, bias.shape)], `${base}/bias`);
   return a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
@@ -107,7 +117,12 @@ export const depthwiseConv2d: LayerConverter = (a) => {
   const w = layerWeights(a.layer);
   const k = requireWeight(w, 'depthwise_kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
-  return output(a, convNode(a, x.name, depthwiseKernel(a, k, a.base), hw(k), bias, geometry(a, x), k.shape[2]!, a.base));
+  const geo = geometry(a, x);
+  if (asNchwc(a, k, geo)) {
+    const y = nchwcDepthwise(a.g, { x: x.name, channels: k.shape[2]!, kernel: k, pads: geo.pads, output: 'nchw', base: `${a.base}/depthwise` });
+    return output(a, bias ? addChannelBias(a, y, bias, a.base) : y);
+  }
+  return output(a, convNode(a, x.name, depthwiseKernel(a, k, a.base), hw(k), bias, geo, k.shape[2]!, a.base));
 };
 
 export const separableConv2d: LayerConverter = (a) => {
@@ -119,8 +134,14 @@ export const separableConv2d: LayerConverter = (a) => {
   const pk = requireWeight(w, 'pointwise_kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
   const depthwiseBase = `${a.base}/depthwise`;
-  const dw = convNode(a, x.name, depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geometry(a, x), dk.shape[2]!, depthwiseBase);
+  const geo = geometry(a, x);
   const pwGeo: WindowGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  if (asNchwc(a, dk, geo) && asMatMul(a, pk, pwGeo)) {
+    // The NCHWc depthwise writes NHWC straight away: the pointwise MatMul's layout.
+    const dw = nchwcDepthwise(a.g, { x: x.name, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, output: 'nhwc', base: depthwiseBase });
+    return output(a, pointwiseMatMul(a, dw, pk, bias, a.base, 'nhwc'));
+  }
+  const dw = convNode(a, x.name, depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geo, dk.shape[2]!, depthwiseBase);
   if (asMatMul(a, pk, pwGeo)) return output(a, pointwiseMatMul(a, dw, pk, bias, a.base));
   return output(a, convNode(a, dw, convKernel(a, pk, a.base), [1, 1], bias, pwGeo, 1, a.base));
 };

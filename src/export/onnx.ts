@@ -46,6 +46,8 @@ export interface ExportOnnxOptions {
   trainingBatch?: number;
   /** Training graphs: see TrainingBindings.attentionChunkValues. */
   attentionChunkValues?: number;
+  /** Training graphs: see TrainingBindings.nchwcBlock. */
+  nchwcBlock?: number;
 }
 
 export interface OnnxGraphSummary {
@@ -159,7 +161,7 @@ function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): 
  */
 export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
   const g = new OnnxGraph();
-  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, trainables: [], batchStatistics: [], dropoutMasks: [] };
+  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock, trainables: [], batchStatistics: [], dropoutMasks: [] };
   const { owner, outputs } = exportTargets(model, opts.outputLayer);
   const inputs: OnnxGraphSummary['inputs'] = [];
   const bound: Value[] = owner.inputs.map((t) => {

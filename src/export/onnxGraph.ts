@@ -25,6 +25,8 @@ export const attr = {
 
 export interface OnnxNode {
   opType: string;
+  /** Operator set domain; absent = the default ONNX domain (see nchwc.ts for the one other used). */
+  domain?: string;
   name: string;
   inputs: string[];
   outputs: string[];
@@ -76,6 +78,11 @@ export interface TrainingBindings {
   batch: number;
   /** Self-attention runs in batch chunks of at most this many score values (default ATTENTION_CHUNK_VALUES, fdftLayers.ts). */
   attentionChunkValues?: number;
+  /**
+   * onnxruntime's NCHWc channel block (16 with AVX-512, 8 with AVX2) when its NCHWc kernels are
+   * usable: depthwise convs are then written with them (nchwc.ts); undefined = plain Conv.
+   */
+  nchwcBlock?: number;
   trainables: TrainableInput[];
   batchStatistics: BatchStatistics[];
   dropoutMasks: DropoutMask[];
@@ -148,15 +155,22 @@ export class OnnxGraph {
   }
 
   /** Append a node; returns its output names (fresh, derived from `base`). */
-  add(opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}, outputCount = 1): string[] {
+  add(opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}, outputCount = 1, domain?: string): string[] {
     const outputs = Array.from({ length: outputCount }, (_, i) => this.uniqueName(outputCount === 1 ? base : `${base}:${i}`));
-    this.nodes.push({ opType, name: this.uniqueName(`${base}/${opType}`), inputs, outputs, attrs });
+    const node: OnnxNode = { opType, name: this.uniqueName(`${base}/${opType}`), inputs, outputs, attrs };
+    if (domain) node.domain = domain;
+    this.nodes.push(node);
     return outputs;
   }
 
   /** Single-output shorthand of `add`. */
   op(opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}): string {
     return this.add(opType, inputs, base, attrs)[0]!;
+  }
+
+  /** A single-output node of a non-default operator set domain (version 1 of it). */
+  domainOp(domain: string, opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue> = {}): string {
+    return this.add(opType, inputs, base, attrs, 1, domain)[0]!;
   }
 
   /** The plain ModelProto object (snake_case, as onnx.proto) for `encodeModelProto`. */
@@ -183,7 +197,8 @@ export class OnnxGraph {
     };
     return {
       ir_version: meta.irVersion,
-      opset_import: [{ domain: '', version: meta.opset }],
+      // Other domains (onnxruntime's com.microsoft.nchwc in training graphs) at version 1, their only one.
+      opset_import: [{ domain: '', version: meta.opset }, ...[...new Set(this.nodes.map((n) => n.domain ?? ''))].filter(Boolean).map((domain) => ({ domain, version: 1 }))],
       producer_name: meta.producer,
       producer_version: meta.producerVersion,
       doc_string: meta.docString,
@@ -192,6 +207,7 @@ export class OnnxGraph {
         node: this.nodes.map((n) => ({
           name: n.name,
           op_type: n.opType,
+          domain: n.domain,
           input: n.inputs,
           output: n.outputs,
           attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),

@@ -52,7 +52,7 @@ function foldBatchNorms(g: OnnxGraph): number {
   for (const bn of [...g.nodes]) {
     if (bn.opType !== 'BatchNormalization' || bn.outputs.length !== 1) continue;
     const conv = prod.get(bn.inputs[0]!);
-    if (!conv || conv.opType !== 'Conv') continue;
+    if (!conv || conv.opType !== 'Conv' || conv.domain) continue;
     if ((cons.get(conv.outputs[0]!) ?? []).length !== 1 || isGraphOutput(g, conv.outputs[0]!)) continue;
     const w = floatInit(g, conv.inputs[1]);
     const b = conv.inputs[2] ? floatInit(g, conv.inputs[2]) : undefined;
@@ -92,7 +92,7 @@ function foldPads(g: OnnxGraph): number {
     const p = Array.from(pads.data, Number);
     if (p[0] !== 0 || p[1] !== 0 || p[4] !== 0 || p[5] !== 0 || p.some((v) => v < 0)) continue;
     const users = cons.get(pad.outputs[0]!) ?? [];
-    if (users.length !== 1 || users[0]!.opType !== 'Conv' || users[0]!.inputs[0] !== pad.outputs[0] || isGraphOutput(g, pad.outputs[0]!)) continue;
+    if (users.length !== 1 || users[0]!.opType !== 'Conv' || users[0]!.domain || users[0]!.inputs[0] !== pad.outputs[0] || isGraphOutput(g, pad.outputs[0]!)) continue;
     const conv = users[0]!;
     const cp = conv.attrs.pads?.kind === 'ints' ? conv.attrs.pads.value : [0, 0, 0, 0];
     conv.attrs.pads = { kind: 'ints', value: [cp[0]! + p[2]!, cp[1]! + p[3]!, cp[2]! + p[6]!, cp[3]! + p[7]!] };

@@ -49,8 +49,14 @@ test('`fdft engine` says where training steps and the frozen backbone run', asyn
   const ort = await onnxAvailable();
   const r = fdftEngine({ FDFT_BACKEND: 'wasm' });
   assert.equal(r.status, 0, r.err);
-  const onnx = JSON.parse(r.out).onnxruntime as { available: boolean; trainingStep: string; frozenBackbone: string };
+  const onnx = JSON.parse(r.out).onnxruntime as { available: boolean; trainingStep: string; frozenBackbone: string; nchwcBlock: number | null };
   assert.equal(onnx.available, ort);
   assert.equal(onnx.trainingStep, ort ? 'onnx' : 'tfjs');
   assert.equal(onnx.frozenBackbone, ort ? 'onnx' : 'tfjs');
+  const { nchwcBlockSize } = await import('../../src/train/onnx/nchwcBlock.ts');
+  assert.equal(onnx.nchwcBlock, ort ? ((await nchwcBlockSize()) ?? null) : null);
+  // The escape hatch turns the NCHWc kernels off.
+  const off = fdftEngine({ FDFT_BACKEND: 'wasm', FDFT_ONNX_NCHWC: '0' });
+  assert.equal(off.status, 0, off.err);
+  assert.equal(JSON.parse(off.out).onnxruntime.nchwcBlock, null);
 });

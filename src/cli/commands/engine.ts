@@ -7,6 +7,7 @@ export const command: CommandModule<object, GlobalOptions> = {
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
     const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
+    const { nchwcBlockSize } = await import('../../train/onnx/nchwcBlock.ts');
     const info = await initEngine(argv.backend, () => {});
     const ort = await onnxAvailable();
     // What `--train-engine auto` and `--engine auto` pick (runGradients.ts, onnxBackboneRunner.ts).
@@ -15,12 +16,18 @@ export const command: CommandModule<object, GlobalOptions> = {
       reason: ort ? 'onnxruntime-node loads' : await onnxUnavailableReason(),
       trainingStep: ort && info.backend !== 'tensorflow' ? 'onnx' : 'tfjs',
       frozenBackbone: ort ? 'onnx' : 'tfjs',
+      // Training graphs' depthwise convs on onnxruntime's NCHWc kernels (src/export/nchwc.ts): their channel block, or null.
+      nchwcBlock: ort ? ((await nchwcBlockSize()) ?? null) : null,
     };
     if (argv.json) console.log(JSON.stringify({ ...info, onnxruntime: onnx }));
     else {
       console.log(`backend: ${info.backend}\nprovider: ${info.provider}\nreason: ${info.reason}`);
       console.log(`onnxruntime-node: ${ort ? 'loads' : `unavailable (${onnx.reason})`}`);
       console.log(`training step (--train-engine auto): ${onnx.trainingStep}${onnx.trainingStep === 'tfjs' && ort ? ' (tfjs-node is native already)' : ''}`);
+      if (ort) {
+        const dw = onnx.nchwcBlock ? `onnxruntime's NCHWc kernels (channel block ${onnx.nchwcBlock})` : `plain Conv (${process.env.FDFT_ONNX_NCHWC === '0' ? 'FDFT_ONNX_NCHWC=0' : 'no working NCHWc kernels here'})`;
+        console.log(`depthwise convs in training graphs: ${dw}`);
+      }
       console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}`);
     }
   },

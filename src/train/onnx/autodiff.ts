@@ -12,7 +12,9 @@
  */
 import { attr, type AttrValue, type OnnxGraph, type OnnxNode } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
+import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
 import { GRADIENT_RULES } from './gradientRules.ts';
+import { NCHWC_GRADIENT_RULES } from './nchwcRules.ts';
 import { type Dims, inferShapes } from './shapes.ts';
 
 /** What a gradient rule works with: the graph, forward shapes, and small node builders. */
@@ -86,6 +88,9 @@ export class GradientContext {
  */
 export type GradientRule = (ctx: GradientContext, node: OnnxNode, dOutputs: Array<string | undefined>) => Array<string | undefined>;
 
+/** The rules of each operator set domain ('' = ONNX's own). */
+const RULES_BY_DOMAIN: Readonly<Record<string, Readonly<Record<string, GradientRule>>>> = { '': GRADIENT_RULES, [NCHWC_DOMAIN]: NCHWC_GRADIENT_RULES };
+
 /** Values on a path from any of `from` to `to` (both ends included). */
 function valuesBetween(g: OnnxGraph, from: string[], to: string): Set<string> {
   const forward = new Set(from);
@@ -128,8 +133,10 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
     if (!node.outputs.some((o) => needed.has(o)) || !node.inputs.some((x) => ctx.needs(x))) continue;
     const dOutputs = node.outputs.map((o) => (needed.has(o) ? total(o) : undefined));
     if (dOutputs.every((d) => d === undefined)) continue;
-    const rule = GRADIENT_RULES[node.opType];
-    if (!rule) throw new OnnxTrainingError(`no gradient rule for op ${node.opType} (node '${node.name}'); ONNX training graphs support ${Object.keys(GRADIENT_RULES).join(', ')}`);
+    const rules = RULES_BY_DOMAIN[node.domain ?? ''] ?? {};
+    const rule = rules[node.opType];
+    const op = node.domain ? `${node.domain}:${node.opType}` : node.opType;
+    if (!rule) throw new OnnxTrainingError(`no gradient rule for op ${op} (node '${node.name}'); ONNX training graphs support ${Object.keys(GRADIENT_RULES).join(', ')}`);
     const dInputs = rule(ctx, node, dOutputs);
     node.inputs.forEach((x, k) => {
       const d = dInputs[k];

@@ -17,6 +17,7 @@ import type { Batch, GradientFn, InputsFn } from '../loop.ts';
 import { isDecayed } from '../loop.ts';
 import { addL2 } from '../parallel/workerPool.ts';
 import { OnnxTrainingError } from './errors.ts';
+import { nchwcBlockSize } from './nchwcBlock.ts';
 import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './trainingGraph.ts';
 
 export interface OnnxGradientsOptions {
@@ -25,7 +26,10 @@ export interface OnnxGradientsOptions {
   l2: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads: number;
-  /** Passed to buildTrainingGraph (tests). */
+  /**
+   * Passed to buildTrainingGraph (tests). nchwcBlock defaults to what nchwcBlock.ts probes; an
+   * explicit `nchwcBlock: undefined` keeps plain Convs.
+   */
   graph?: TrainingGraphOptions;
 }
 
@@ -78,6 +82,7 @@ function updateMovingStatistics(graph: TrainingGraph, out: Record<string, { data
 }
 
 export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<OnnxGradients> {
+  const graphOptions: TrainingGraphOptions = { nchwcBlock: await nchwcBlockSize(), ...o.graph };
   // One session per (batch size, with gradients?).
   const sessions = new Map<string, Promise<Session>>();
   const session = (batch: number, gradients: boolean): Promise<Session> => {
@@ -85,7 +90,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     let s = sessions.get(key);
     if (!s) {
       s = (async () => {
-        const graph = buildTrainingGraph(o.trainModel, batch, { ...o.graph, gradients });
+        const graph = buildTrainingGraph(o.trainModel, batch, { ...graphOptions, gradients });
         const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false });
         return { graph, runner };
       })();

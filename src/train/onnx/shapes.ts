@@ -6,6 +6,7 @@
  *
  * Written by hand because no npm package infers ONNX shapes without onnxruntime's C++ internals.
  */
+import { NCHWC_DOMAIN, nchwcChannels } from '../../export/nchwc.ts';
 import type { OnnxGraph, OnnxNode } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
 
@@ -90,6 +91,7 @@ function reduceShape(x: Dims, axes: number[] | undefined, keep: boolean): Dims {
 function nodeShapes(g: OnnxGraph, n: OnnxNode, shape: (name: string) => Dims): Dims[] {
   const x = () => shape(n.inputs[0]!);
   const where = `${n.opType} '${n.name}'`;
+  if (n.domain) return nchwcShapes(g, n, shape, where);
   if (UNARY.has(n.opType)) return [x()];
   if (BROADCAST.has(n.opType)) return [broadcastDims(n.inputs.filter(Boolean).map(shape), where)];
   switch (n.opType) {
@@ -188,6 +190,28 @@ function nodeShapes(g: OnnxGraph, n: OnnxNode, shape: (name: string) => Dims): D
       return [reduceShape(x(), n.inputs[1] ? int64Values(g, n.inputs[1], where) : undefined, intAttr(n, 'keepdims', 1) === 1)];
     default:
       throw new OnnxTrainingError(`${where}: no shape rule for op ${n.opType} (ONNX training graphs support the ops fdft's exporter writes)`);
+  }
+}
+
+/** Shapes of the NCHWc ops (src/export/nchwc.ts): a [N, C', H, W] value holds C' = C rounded up to the block. */
+function nchwcShapes(g: OnnxGraph, n: OnnxNode, shape: (name: string) => Dims, where: string): Dims[] {
+  const block = g.training?.nchwcBlock;
+  if (n.domain !== NCHWC_DOMAIN || block === undefined) throw new OnnxTrainingError(`${where}: no shape rule for domain ${n.domain}`);
+  const x = shape(n.inputs[0]!);
+  const last = intAttr(n, 'channels_last', 0) === 1;
+  switch (n.opType) {
+    case 'ReorderInput':
+      return [last ? [x[0]!, nchwcChannels(x[3]!, block), x[1]!, x[2]!] : [x[0]!, nchwcChannels(x[1]!, block), x[2]!, x[3]!]];
+    case 'ReorderOutput': {
+      const c = intAttr(n, 'channels', x[1]!);
+      return [last ? [x[0]!, x[2]!, x[3]!, c] : [x[0]!, c, x[2]!, x[3]!]];
+    }
+    case 'Conv': {
+      const w = shape(n.inputs[1]!);
+      return [windowShape(n, x, w[0]!, w.slice(2))];
+    }
+    default:
+      throw new OnnxTrainingError(`${where}: no shape rule for ${NCHWC_DOMAIN}:${n.opType}`);
   }
 }
 

@@ -53,13 +53,15 @@ export interface TrainingGraphOptions {
    * nodes — what precise BatchNorm needs (a third of the step's work).
    */
   gradients?: boolean;
+  /** Write depthwise convs on onnxruntime's NCHWc kernels with this channel block (nchwcBlock.ts probes it); undefined = plain Convs. */
+  nchwcBlock?: number;
 }
 
 export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: TrainingGraphOptions = {}): TrainingGraph {
   if (!Number.isInteger(batch) || batch < 1) throw new OnnxTrainingError(`batch must be a positive integer, got ${batch}`);
   let exported: ReturnType<typeof buildOnnxGraph>;
   try {
-    exported = buildOnnxGraph(model, { trainingBatch: batch, attentionChunkValues: opts.attentionChunkValues });
+    exported = buildOnnxGraph(model, { trainingBatch: batch, attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock });
   } catch (e) {
     if (e instanceof OnnxExportError) throw new OnnxTrainingError(e.message, { cause: e });
     throw e;

@@ -15,6 +15,8 @@ import { localGradients, type Batch, type InputsFn } from '../../../src/train/lo
 import { recomputeBatchNormStatistics } from '../../../src/train/preciseBatchNorm.ts';
 import { createOnnxGradients } from '../../../src/train/onnx/onnxGradients.ts';
 import { buildTrainingGraph, type TrainingGraphOptions } from '../../../src/train/onnx/trainingGraph.ts';
+import { nchwcBlockSize } from '../../../src/train/onnx/nchwcBlock.ts';
+import { NCHWC_DOMAIN } from '../../../src/export/nchwc.ts';
 import { OnnxTrainingError } from '../../../src/train/onnx/errors.ts';
 import { HardSwish } from '../../../layers/hardSwish.ts';
 import { SelfAttention } from '../../../layers/selfAttention.ts';
@@ -138,6 +140,28 @@ test('DepthwiseConv2D and SeparableConv2D gradients: multipliers 1 and 2, stride
     tf.layers.depthwiseConv2d({ kernelSize: 5, strides: 2, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
   ]);
   await agrees(model, batchOf([10, 10, 3], 4, 2));
+});
+
+test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel gradients agree with tfjs and with plain Convs', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const block = await nchwcBlockSize();
+  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: training graphs keep plain Convs (covered above)');
+  const dw = (seed: number) => tf.initializers.glorotUniform({ seed });
+  // 20 channels: one full block plus a padded one (block 16; with block 8, three blocks, the last padded).
+  const model = tinyModel([9, 9, 20], [
+    tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: dw(1) }),
+    tf.layers.activation({ activation: 'relu' }),
+    tf.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: dw(2), pointwiseInitializer: dw(3) }),
+    tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'valid', useBias: true, depthwiseInitializer: dw(4) }),
+    tf.layers.separableConv2d({ filters: 4, kernelSize: 5, padding: 'same', useBias: false, depthwiseInitializer: dw(5), pointwiseInitializer: dw(6) }),
+  ]);
+  const graph = buildTrainingGraph(model, 3, { nchwcBlock: block });
+  const nchwcConvs = graph.graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv');
+  // Four forward convs, each with an input and a kernel gradient (the first layer's input needs none).
+  assert.equal(nchwcConvs.length, 4 + 3 + 4);
+  assert.equal(graph.graph.nodes.filter((n) => n.opType === 'Conv' && !n.domain).length, 0);
+  await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: block } });
+  await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: undefined } });
 });
 
 test('training-mode BatchNormalization, max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
