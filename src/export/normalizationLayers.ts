@@ -15,28 +15,38 @@ import { attr } from './onnxGraph.ts';
 import type { Value } from './value.ts';
 import { layerWeights, requireWeight, type Weight } from './weights.ts';
 
-/** Training-mode BN (see the header): y = (x − mean)·(var + ε)^−½·γ + β, statistics of this batch. */
+/**
+ * Training-mode BN (see the header): y = (x − mean)·(invStd·γ) + β with invStd = (var + ε)^−½, the
+ * statistics of this batch. Recorded as a BatchNormRegion: autodiff writes its gradient in closed
+ * form (src/train/onnx/batchNormGradient.ts), which needs only `centred` and `invStd`.
+ */
 function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: number, w: Map<string, Weight>): Value {
   const { g, base } = a;
   const rank = x.shape.length;
   // Inside the graph rank-4 values are NCHW: the channel is axis 1, everything else is reduced.
   const axes = rank === 4 ? [0, 2, 3] : Array.from({ length: rank - 1 }, (_, i) => i);
   const bcast = rank === 4 ? [1, c, 1, 1] : [...new Array<number>(rank - 1).fill(1), c];
+  const bcastDims = g.addInt64(`${base}/bcast`, bcast);
+  const gamma =
+    a.config.scale !== false
+      ? g.op('Reshape', [g.addWeight(`${base}/gamma`, requireWeight(w, 'gamma', a.layer), [c]), bcastDims], `${base}/gamma_b`)
+      : undefined;
+  const beta =
+    a.config.center !== false ? g.op('Reshape', [g.addWeight(`${base}/beta`, requireWeight(w, 'beta', a.layer), [c]), bcastDims], `${base}/beta_b`) : undefined;
+  const first = g.nodes.length;
   const keep = { axes: attr.ints(axes), keepdims: attr.int(1) };
   const mean = g.op('ReduceMean', [x.name], `${base}/batch_mean`, keep);
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
   const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred], `${base}/squared`)], `${base}/batch_var`, keep);
   const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, scalar(g, `${base}/eps`, eps)], `${base}/var_eps`)], `${base}/std`)], `${base}/inv_std`);
-  let y = g.op('Mul', [centred, invStd], `${base}/normalised`);
-  const bcastDims = g.addInt64(`${base}/bcast`, bcast);
-  if (a.config.scale !== false) {
-    const gamma = g.addWeight(`${base}/gamma`, requireWeight(w, 'gamma', a.layer), [c]);
-    y = g.op('Mul', [y, g.op('Reshape', [gamma, bcastDims], `${base}/gamma_b`)], `${base}/scaled`);
-  }
-  if (a.config.center !== false) {
-    const beta = g.addWeight(`${base}/beta`, requireWeight(w, 'beta', a.layer), [c]);
-    y = g.op('Add', [y, g.op('Reshape', [beta, bcastDims], `${base}/beta_b`)], `${base}/shifted`);
-  }
+  // One full-size pass for the scale: invStd·γ is per channel.
+  const scale = gamma ? g.op('Mul', [invStd, gamma], `${base}/scale`) : invStd;
+  let y = g.op('Mul', [centred, scale], `${base}/normalised`);
+  if (beta) y = g.op('Add', [y, beta], `${base}/shifted`);
+  // Values per statistic: the batch times every non-channel axis (x.shape is the tfjs shape, channel last).
+  const count = x.shape.slice(1, -1).reduce<number>((n, d) => n * (d ?? NaN), g.training!.batch);
+  if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
+  g.training!.batchNormRegions.push({ x: x.name, centred, invStd, gamma, beta, y, axes, count, nodes: g.nodes.slice(first).map((n) => n.name) });
   const flat = g.addInt64(`${base}/c`, [c]);
   const meanOut = g.op('Reshape', [mean, flat], `${base}/mean_out`);
   const varOut = g.op('Reshape', [variance, flat], `${base}/var_out`);

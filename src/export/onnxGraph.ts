@@ -60,6 +60,25 @@ export interface BatchStatistics {
   variance: string;
 }
 
+/**
+ * A training-mode BatchNormalization, y = (x − mean)·invStd·γ + β, whose gradient autodiff writes
+ * in closed form (src/train/onnx/batchNormGradient.ts) instead of differentiating its nodes one by
+ * one (half the full-size passes). `nodes` are the names of the nodes computing y from x; γ and β
+ * are their broadcast-shaped values (absent without scale / center).
+ */
+export interface BatchNormRegion {
+  x: string;
+  centred: string;
+  invStd: string;
+  gamma?: string;
+  beta?: string;
+  y: string;
+  /** The reduced axes (every axis but the channel's) and how many values each statistic averages. */
+  axes: number[];
+  count: number;
+  nodes: string[];
+}
+
 /** A Dropout layer in training mode: the graph multiplies by `input` (0 or 1/(1 − rate), drawn per step). */
 export interface DropoutMask {
   input: string;
@@ -85,6 +104,8 @@ export interface TrainingBindings {
   nchwcBlock?: number;
   trainables: TrainableInput[];
   batchStatistics: BatchStatistics[];
+  /** Training-mode BN layers whose gradient is written in closed form (see BatchNormRegion). */
+  batchNormRegions: BatchNormRegion[];
   dropoutMasks: DropoutMask[];
 }
 

@@ -13,6 +13,7 @@
 import { attr, type AttrValue, type OnnxGraph, type OnnxNode } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
+import { batchNormGradient } from './batchNormGradient.ts';
 import { GRADIENT_RULES } from './gradientRules.ts';
 import { NCHWC_GRADIENT_RULES } from './nchwcRules.ts';
 import { type Dims, inferShapes } from './shapes.ts';
@@ -128,8 +129,20 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
     return sum;
   };
   add(loss, ctx.g.addFloat('grad/seed', Float32Array.of(1), []));
+  // Training-mode BN layers: one closed-form rule for the nodes of each (batchNormGradient.ts).
+  const regions = g.training?.batchNormRegions ?? [];
+  const regionOf = new Map(regions.map((r) => [r.y, r]));
+  const inRegion = new Set(regions.flatMap((r) => r.nodes));
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
+    if (inRegion.has(node.name)) {
+      const r = regionOf.get(node.outputs[0]!);
+      const dy = r && needed.has(r.y) ? total(r.y) : undefined;
+      if (!r || !dy) continue; // an inner node: its region's rule covers it
+      const d = batchNormGradient(ctx, r, dy);
+      for (const [value, grad] of [[r.x, d.x], [r.gamma, d.gamma], [r.beta, d.beta]] as const) if (value && grad && ctx.needs(value)) add(value, grad);
+      continue;
+    }
     if (!node.outputs.some((o) => needed.has(o)) || !node.inputs.some((x) => ctx.needs(x))) continue;
     const dOutputs = node.outputs.map((o) => (needed.has(o) ? total(o) : undefined));
     if (dOutputs.every((d) => d === undefined)) continue;

@@ -164,7 +164,7 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: undefined } });
 });
 
-test('training-mode BatchNormalization, max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
+test('training-mode BatchNormalization (closed-form gradient, rank 4 and 2), max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const input = tf.input({ shape: [11, 11, 3] });
   let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
@@ -181,7 +181,51 @@ test('training-mode BatchNormalization, max-pooling, ZeroPadding2D, ReLU6 and re
   x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 2, activation: 'softmax', ...init(5) }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
+  // Each BN is one region with a closed-form gradient; none of its inner nodes gets a rule of its own.
+  const graph = buildTrainingGraph(model, 5);
+  assert.equal(graph.graph.training!.batchNormRegions.length, 3);
+  // (A per-op rule would name its nodes after the forward node, e.g. grad/<bn>/centred/Sub/d0.)
+  assert.ok(!graph.graph.nodes.some((n) => /^grad\/batch_normalization[^/]*\/(centred|squared|batch_mean)\//.test(n.name)));
   await agrees(model, batchOf([11, 11, 3], 5, 3), { l2: 1e-2 });
+});
+
+test('BatchNormalization without scale or center (which tfjs cannot train): the same gradients as with γ = 1, β = 0', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const build = (affine: boolean) => {
+    const input = tf.input({ shape: [6, 6, 3] });
+    let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, ...init(1) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ scale: affine, center: affine, gammaInitializer: 'ones', betaInitializer: 'zeros' }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dense({ units: 5, activation: 'relu', ...init(2) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ scale: affine, center: !affine, gammaInitializer: 'ones', betaInitializer: 'zeros' }).apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(3) }).apply(x) as tf.SymbolicTensor });
+  };
+  const plain = build(false);
+  const affine = build(true);
+  const batch = batchOf([6, 6, 3], 4, 4);
+  const run = async (model: tf.LayersModel) => {
+    const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads: 1 });
+    try {
+      return await onnx.gradients(batch, 'step');
+    } finally {
+      await onnx.close();
+    }
+  };
+  const [a, b] = [await run(plain), await run(affine)];
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `loss ${a.loss} vs ${b.loss}`);
+  // Kernels and biases by layer order (the layer names differ between the two models).
+  const kernels = (g: tf.NamedTensorMap) => Object.entries(g).filter(([n]) => /kernel|dense.*bias|conv.*bias/.test(n)).map(([, v]) => v);
+  const [ka, kb] = [kernels(a.grads), kernels(b.grads)];
+  assert.equal(ka.length, 6);
+  assert.equal(ka.length, kb.length);
+  ka.forEach((ga, i) => {
+    const diff = tf.max(tf.abs(tf.sub(ga, kb[i]!))).dataSync()[0]!;
+    const scale = tf.max(tf.abs(kb[i]!)).dataSync()[0]!;
+    assert.ok(scale > 0 && diff <= 1e-4 * scale, `weight ${i}: ${diff} of ${scale}`);
+  });
+  // The γ-free, β-free BN layers have only γ or β gradients where they keep one.
+  assert.equal(Object.keys(a.grads).filter((n) => /gamma/.test(n)).length, 0);
+  assert.equal(Object.keys(a.grads).filter((n) => /beta/.test(n)).length, 1);
 });
 
 test('ZeroPadding2D before MaxPooling2D (ResNetV2 stem): the padding zeros win where the window is negative', async (t) => {
