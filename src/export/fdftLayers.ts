@@ -78,7 +78,9 @@ function attentionCore(g: OnnxGraph, gt: string, f: string, ht: string, n: numbe
   const one = (q: string, k: string, v: string, b: string) => {
     const s = g.op('MatMul', [q, k], `${b}/scores`); // [B, N(j), N(i)]
     const beta = g.op('Softmax', [s], `${b}/beta`, { axis: attr.int(-1) });
-    return g.op('MatMul', [beta, v], `${b}/o`); // [B, N, C]
+    const o = g.op('MatMul', [beta, v], `${b}/o`); // [B, N, C]
+    g.training?.softmaxProducts.push({ probs: beta, product: o });
+    return o;
   };
   const batch = g.training?.batch;
   const chunk = Math.max(1, Math.floor((g.training?.attentionChunkValues ?? ATTENTION_CHUNK_VALUES) / (n * n)));

@@ -161,7 +161,7 @@ function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): 
  */
 export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
   const g = new OnnxGraph();
-  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock, trainables: [], batchStatistics: [], batchNormRegions: [], dropoutMasks: [] };
+  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock, trainables: [], batchStatistics: [], batchNormRegions: [], softmaxProducts: [], dropoutMasks: [] };
   const { owner, outputs } = exportTargets(model, opts.outputLayer);
   const inputs: OnnxGraphSummary['inputs'] = [];
   const bound: Value[] = owner.inputs.map((t) => {

@@ -79,6 +79,16 @@ export interface BatchNormRegion {
   nodes: string[];
 }
 
+/**
+ * A softmax whose probabilities feed only the product o = probs·v (self-attention): the softmax's
+ * gradient needs rowsum(dprobs ⊙ probs), which equals rowsum(do ⊙ o) — a pass over [N, C] values
+ * instead of over the N×N map (src/train/onnx/autodiff.ts; FlashAttention's identity).
+ */
+export interface SoftmaxProduct {
+  probs: string;
+  product: string;
+}
+
 /** A Dropout layer in training mode: the graph multiplies by `input` (0 or 1/(1 − rate), drawn per step). */
 export interface DropoutMask {
   input: string;
@@ -106,6 +116,8 @@ export interface TrainingBindings {
   batchStatistics: BatchStatistics[];
   /** Training-mode BN layers whose gradient is written in closed form (see BatchNormRegion). */
   batchNormRegions: BatchNormRegion[];
+  /** Self-attention's softmax → product pairs (see SoftmaxProduct). */
+  softmaxProducts: SoftmaxProduct[];
   dropoutMasks: DropoutMask[];
 }
 

@@ -89,6 +89,19 @@ export class GradientContext {
  */
 export type GradientRule = (ctx: GradientContext, node: OnnxNode, dOutputs: Array<string | undefined>) => Array<string | undefined>;
 
+/**
+ * Softmax y = softmax(s) along the last axis whose y feeds only o = y·v: ds = y ⊙ (dy − D) with
+ * D = rowsum(dy ⊙ y) = rowsum(do ⊙ o) (as dy = do·vᵀ), two passes over y's map instead of four.
+ */
+function softmaxGradientFromProduct(ctx: GradientContext, n: OnnxNode, dy: string, product: string, dProduct: string): string {
+  const b = n.name;
+  const axis = n.attrs.axis?.kind === 'int' ? n.attrs.axis.value : -1;
+  const rank = ctx.shape(n.outputs[0]!).length;
+  if ((axis + rank) % rank !== rank - 1) throw new OnnxTrainingError(`internal: Softmax '${b}' feeding a product must be over the last axis`);
+  const d = ctx.reduceSum(ctx.op('Mul', [dProduct, product], `${b}/do_o`), [rank - 1], true, `${b}/rowsum`);
+  return ctx.op('Mul', [n.outputs[0]!, ctx.op('Sub', [dy, d], `${b}/centred`)], `${b}/dx`);
+}
+
 /** The rules of each operator set domain ('' = ONNX's own). */
 const RULES_BY_DOMAIN: Readonly<Record<string, Readonly<Record<string, GradientRule>>>> = { '': GRADIENT_RULES, [NCHWC_DOMAIN]: NCHWC_GRADIENT_RULES };
 
@@ -133,6 +146,10 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
   const regions = g.training?.batchNormRegions ?? [];
   const regionOf = new Map(regions.map((r) => [r.y, r]));
   const inRegion = new Set(regions.flatMap((r) => r.nodes));
+  // Softmaxes that feed only o = probs·v: rowsum(dprobs ⊙ probs) from o instead of the N×N map.
+  const consumers = new Map<string, number>();
+  for (const n of g.nodes) for (const x of n.inputs) consumers.set(x, (consumers.get(x) ?? 0) + 1);
+  const productOf = new Map((g.training?.softmaxProducts ?? []).filter((p) => consumers.get(p.probs) === 1).map((p) => [p.probs, p.product]));
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
     if (inRegion.has(node.name)) {
@@ -146,6 +163,12 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
     if (!node.outputs.some((o) => needed.has(o)) || !node.inputs.some((x) => ctx.needs(x))) continue;
     const dOutputs = node.outputs.map((o) => (needed.has(o) ? total(o) : undefined));
     if (dOutputs.every((d) => d === undefined)) continue;
+    const product = node.opType === 'Softmax' && !node.domain ? productOf.get(node.outputs[0]!) : undefined;
+    const dProduct = product ? total(product) : undefined;
+    if (product && dProduct) {
+      add(node.inputs[0]!, softmaxGradientFromProduct(ctx, node, dOutputs[0]!, product, dProduct));
+      continue;
+    }
     const rules = RULES_BY_DOMAIN[node.domain ?? ''] ?? {};
     const rule = rules[node.opType];
     const op = node.domain ? `${node.domain}:${node.opType}` : node.opType;

@@ -15,7 +15,7 @@ import { TRAINING_OPSET } from './trainingGraph.ts';
 let probed: Promise<number | undefined> | undefined;
 
 function emptyTraining(block: number) {
-  return { batch: 1, nchwcBlock: block, trainables: [], batchStatistics: [], batchNormRegions: [], dropoutMasks: [] };
+  return { batch: 1, nchwcBlock: block, trainables: [], batchStatistics: [], batchNormRegions: [], softmaxProducts: [], dropoutMasks: [] };
 }
 
 /** The block size onnxruntime's ReorderInput pads 4 channels to. */

@@ -280,6 +280,8 @@ test('Concatenate, Multiply (squeeze-excite style broadcast) and fdft HardSwish 
   const opts = { attentionChunkValues: 2 * 64 * 64 };
   const chunked = buildTrainingGraph(model, 5, opts);
   assert.equal(chunked.graph.nodes.filter((n) => n.opType === 'Softmax').length, 3 + 1); // 3 chunks + the Dense softmax
+  // Each chunk's softmax gradient takes its row sums from o = β·h (autodiff's shortcut), the Dense softmax's from its own map.
+  assert.equal(chunked.graph.nodes.filter((n) => /\/beta\/Softmax\/rowsum/.test(n.name)).length, 3);
   await agrees(model, batchOf([8, 8, 8], 5, 9), { l2: 1e-3, graph: opts });
 });
 
