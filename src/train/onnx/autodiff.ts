@@ -14,7 +14,7 @@ import { attr, type AttrValue, type OnnxGraph, type OnnxNode } from '../../expor
 import { OnnxTrainingError } from './errors.ts';
 import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
 import { batchNormGradient } from './batchNormGradient.ts';
-import { GRADIENT_RULES } from './gradientRules.ts';
+import { GRADIENT_RULES, softmaxGradientFromProduct } from './gradientRules.ts';
 import { NCHWC_GRADIENT_RULES } from './nchwcRules.ts';
 import { type Dims, inferShapes } from './shapes.ts';
 
@@ -89,19 +89,6 @@ export class GradientContext {
  */
 export type GradientRule = (ctx: GradientContext, node: OnnxNode, dOutputs: Array<string | undefined>) => Array<string | undefined>;
 
-/**
- * Softmax y = softmax(s) along the last axis whose y feeds only o = y·v: ds = y ⊙ (dy − D) with
- * D = rowsum(dy ⊙ y) = rowsum(do ⊙ o) (as dy = do·vᵀ), two passes over y's map instead of four.
- */
-function softmaxGradientFromProduct(ctx: GradientContext, n: OnnxNode, dy: string, product: string, dProduct: string): string {
-  const b = n.name;
-  const axis = n.attrs.axis?.kind === 'int' ? n.attrs.axis.value : -1;
-  const rank = ctx.shape(n.outputs[0]!).length;
-  if ((axis + rank) % rank !== rank - 1) throw new OnnxTrainingError(`internal: Softmax '${b}' feeding a product must be over the last axis`);
-  const d = ctx.reduceSum(ctx.op('Mul', [dProduct, product], `${b}/do_o`), [rank - 1], true, `${b}/rowsum`);
-  return ctx.op('Mul', [n.outputs[0]!, ctx.op('Sub', [dy, d], `${b}/centred`)], `${b}/dx`);
-}
-
 /** The rules of each operator set domain ('' = ONNX's own). */
 const RULES_BY_DOMAIN: Readonly<Record<string, Readonly<Record<string, GradientRule>>>> = { '': GRADIENT_RULES, [NCHWC_DOMAIN]: NCHWC_GRADIENT_RULES };
 
@@ -165,8 +152,8 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
     if (dOutputs.every((d) => d === undefined)) continue;
     const product = node.opType === 'Softmax' && !node.domain ? productOf.get(node.outputs[0]!) : undefined;
     const dProduct = product ? total(product) : undefined;
-    if (product && dProduct) {
-      add(node.inputs[0]!, softmaxGradientFromProduct(ctx, node, dOutputs[0]!, product, dProduct));
+    if (product && dProduct && dOutputs[0]) {
+      add(node.inputs[0]!, softmaxGradientFromProduct(ctx, node, dOutputs[0], product, dProduct));
       continue;
     }
     const rules = RULES_BY_DOMAIN[node.domain ?? ''] ?? {};

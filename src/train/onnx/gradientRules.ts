@@ -148,6 +148,20 @@ const softmax: GradientRule = (ctx, n, [dy]) => {
   return [ctx.op('Mul', [y, ctx.op('Sub', [dy!, dot], `${b}/centred`)], `${b}/dx`)];
 };
 
+/**
+ * The same for a softmax y that feeds only o = y·v (self-attention; autodiff.ts picks it):
+ * ds = y ⊙ (dy − D) with D = rowsum(dy ⊙ y) = rowsum(do ⊙ o) (as dy = do·vᵀ), two passes over
+ * y's N×N map instead of four.
+ */
+export function softmaxGradientFromProduct(ctx: GradientContext, n: OnnxNode, dy: string, product: string, dProduct: string): string {
+  const b = n.name;
+  const axis = n.attrs.axis?.kind === 'int' ? n.attrs.axis.value : -1;
+  const rank = ctx.shape(n.outputs[0]!).length;
+  if ((axis + rank) % rank !== rank - 1) throw new OnnxTrainingError(`internal: Softmax '${b}' feeding a product must be over the last axis`);
+  const d = ctx.reduceSum(ctx.op('Mul', [dProduct, product], `${b}/do_o`), [rank - 1], true, `${b}/rowsum`);
+  return ctx.op('Mul', [n.outputs[0]!, ctx.op('Sub', [dy, d], `${b}/centred`)], `${b}/dx`);
+}
+
 const transpose: GradientRule = (ctx, n, [dy]) => {
   const perm = ints(n, 'perm', ctx.shape(n.inputs[0]!).map((_, i, a) => a.length - 1 - i));
   const inverse = perm.slice();
