@@ -263,6 +263,26 @@ const pad: GradientRule = (ctx, n, [dy]) => {
   return [ctx.op('Slice', [dy!, ctx.ints(`${b}/starts`, starts), ctx.ints(`${b}/ends`, ends), ctx.ints(`${b}/axes`, axes)], `${b}/dx`)];
 };
 
+/** Slice with unit steps: dY padded back with zeros to the input's shape. */
+const slice: GradientRule = (ctx, n, [dy]) => {
+  const sx = ctx.shape(n.inputs[0]!);
+  const rank = sx.length;
+  const starts = int64Values(ctx.g, n.inputs[1], n.name);
+  const ends = int64Values(ctx.g, n.inputs[2], n.name);
+  const axes = n.inputs[3] ? int64Values(ctx.g, n.inputs[3], n.name) : starts.map((_, i) => i);
+  const steps = n.inputs[4] ? int64Values(ctx.g, n.inputs[4], n.name) : starts.map(() => 1);
+  if (steps.some((st) => st !== 1)) throw new OnnxTrainingError(`Slice '${n.name}': only unit steps are differentiated`);
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a0, i) => {
+    const a = (a0 + rank) % rank;
+    const size = sx[a]!;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+    pads[a] = clamp(starts[i]!);
+    pads[a + rank] = size - clamp(ends[i]!);
+  });
+  return [ctx.op('Pad', [dy!, ctx.ints(`${base(n)}/pads`, pads)], `${base(n)}/dx`)];
+};
+
 const concat: GradientRule = (ctx, n, [dy]) => {
   const b = base(n);
   const rank = ctx.shape(n.outputs[0]!).length;
@@ -486,6 +506,7 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   ReduceMean: reduce(true),
   ReduceSum: reduce(false),
   Pad: pad,
+  Slice: slice,
   Concat: concat,
   Split: split,
   MaxPool: maxPool,

@@ -129,6 +129,13 @@ test('Conv2D gradients: 3x3 same and valid, stride 1 and 2, 1x1 (as MatMul), wit
     tf.layers.conv2d({ filters: 3, kernelSize: 1, strides: 2, ...init(5) }),
   ]);
   await agrees(model, batchOf([9, 9, 3], 3, 1));
+  // Strided 1x1 convs on odd maps (Xception's residual branch), and Cropping2D (a Slice, padded back in the gradient).
+  const strided = tinyModel([9, 9, 3], [
+    tf.layers.conv2d({ filters: 4, kernelSize: 1, strides: 2, padding: 'same', ...init(6) }),
+    tf.layers.cropping2D({ cropping: [[1, 0], [0, 1]] }),
+    tf.layers.conv2d({ filters: 5, kernelSize: 1, strides: [2, 3], useBias: false, ...init(7) }),
+  ]);
+  await agrees(strided, batchOf([9, 9, 3], 3, 5));
 });
 
 test('DepthwiseConv2D and SeparableConv2D gradients: multipliers 1 and 2, stride 2 with unused rows', async (t) => {
