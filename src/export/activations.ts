@@ -19,8 +19,8 @@ export function clip(g: OnnxGraph, x: string, lo: number, hi: number, base: stri
  */
 export function applyActivation(g: OnnxGraph, name: string | undefined | null, x: Value, base: string): Value {
   const rank = x.shape.length;
-  const lastAxis = internalAxis(-1, rank);
-  const out = (n: string): Value => ({ name: n, shape: x.shape });
+  const lastAxis = x.nhwc ? rank - 1 : internalAxis(-1, rank);
+  const out = (n: string): Value => ({ name: n, shape: x.shape, ...(x.nhwc && { nhwc: true }) });
   switch (name ?? 'linear') {
     case 'linear':
       return x;

@@ -79,7 +79,8 @@ function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | un
   const pixels = layout === 'nhwc' ? x : a.g.op('Transpose', [x], `${base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
   let y = a.g.op('MatMul', [pixels, a.g.addWeight(`${base}/W`, k, [cin, cout])], `${base}/matmul`);
   if (bias) y = a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, bias.shape)], `${base}/bias`);
-  return a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
+  // NHWC in, NHWC out (the value is marked so: Value.nhwc); NCHW in, NCHW out.
+  return layout === 'nhwc' ? y : a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
 }
 
 /** Whether a conv is written as `pointwiseMatMul` (training graphs only; inference keeps Conv, which onnxruntime pre-packs). */
@@ -94,8 +95,14 @@ function asMatMul(a: ConvertArgs, k: Weight, geo: WindowGeometry): boolean {
   );
 }
 
-function output(a: ConvertArgs, name: string): Value[] {
-  return [applyActivation(a.g, a.config.activation as string, { name, shape: a.outputShapes[0]! }, `${a.base}/act`)];
+function output(a: ConvertArgs, name: string, nhwc = false): Value[] {
+  const y: Value = nhwc ? { name, shape: a.outputShapes[0]!, nhwc } : { name, shape: a.outputShapes[0]! };
+  return [applyActivation(a.g, a.config.activation as string, y, `${a.base}/act`)];
+}
+
+/** An NHWC-marked input transposed to NCHW (for the paths below that need it). */
+function nchwInput(a: ConvertArgs, x: Value): string {
+  return x.nhwc ? a.g.op('Transpose', [x.name], `${a.base}/to_nchw`, { perm: attr.ints([0, 3, 1, 2]) }) : x.name;
 }
 
 export const conv2d: LayerConverter = (a) => {
@@ -137,11 +144,12 @@ export const separableConv2d: LayerConverter = (a) => {
   const geo = geometry(a, x);
   const pwGeo: WindowGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
   if (asNchwc(a, dk, geo) && asMatMul(a, pk, pwGeo)) {
-    // The NCHWc depthwise writes NHWC straight away: the pointwise MatMul's layout.
-    const dw = nchwcDepthwise(a.g, { x: x.name, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, output: 'nhwc', base: depthwiseBase });
-    return output(a, pointwiseMatMul(a, dw, pk, bias, a.base, 'nhwc'));
+    // NCHW or NHWC in (ReorderInput reads either); the NCHWc depthwise writes NHWC, the pointwise
+    // MatMul's layout, and the output stays NHWC for the BN / ReLU / Add that follow (Value.nhwc).
+    const dw = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, output: 'nhwc', base: depthwiseBase });
+    return output(a, pointwiseMatMul(a, dw, pk, bias, a.base, 'nhwc'), true);
   }
-  const dw = convNode(a, x.name, depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geo, dk.shape[2]!, depthwiseBase);
+  const dw = convNode(a, nchwInput(a, x), depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geo, dk.shape[2]!, depthwiseBase);
   if (asMatMul(a, pk, pwGeo)) return output(a, pointwiseMatMul(a, dw, pk, bias, a.base));
   return output(a, convNode(a, dw, convKernel(a, pk, a.base), [1, 1], bias, pwGeo, 1, a.base));
 };

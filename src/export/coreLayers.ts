@@ -87,8 +87,9 @@ export const activation: LayerConverter = (a) => [applyActivation(a.g, a.config.
 export const relu: LayerConverter = (a) => {
   const x = oneInput(a);
   const max = a.config.maxValue as number | null | undefined;
-  if (max == null) return [{ name: a.g.op('Relu', [x.name], a.base), shape: x.shape }];
-  return [{ name: clip(a.g, x.name, 0, max, a.base), shape: x.shape }];
+  const layout = x.nhwc ? { nhwc: true } : {};
+  if (max == null) return [{ name: a.g.op('Relu', [x.name], a.base), shape: x.shape, ...layout }];
+  return [{ name: clip(a.g, x.name, 0, max, a.base), shape: x.shape, ...layout }];
 };
 
 export const leakyRelu: LayerConverter = (a) => {

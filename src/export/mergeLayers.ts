@@ -25,7 +25,8 @@ function elementwise(op: 'Sum' | 'Mul' | 'Mean' | 'Max' | 'Min'): LayerConverter
     } else {
       y = a.g.op(op, names, a.base);
     }
-    return [{ name: y, shape: a.outputShapes[0]! }];
+    // Inputs share one layout (onnx.ts converts mixed ones); the output keeps it.
+    return [{ name: y, shape: a.outputShapes[0]!, ...(a.inputs[0]!.nhwc && { nhwc: true }) }];
   };
 }
 

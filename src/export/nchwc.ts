@@ -8,7 +8,7 @@
  * channel blocks of 8 or 16, MLAS' vectorised depthwise kernel). Those ops are registered kernels,
  * so a graph may use them directly when it lays the kernel out the same way itself:
  *
- *   x (NCHW) → nchwc:ReorderInput → nchwc:Conv(group = C', W') → nchwc:ReorderOutput → y (NCHW or NHWC)
+ *   x (NCHW or NHWC) → nchwc:ReorderInput → nchwc:Conv(group = C', W') → nchwc:ReorderOutput → y (NCHW or NHWC)
  *
  * with C' = C rounded up to the block and W' the kernel in MLAS' "OIHWBo" order,
  * [C'/block, kh, kw, block], built from the tfjs kernel by Reshape / Pad / Transpose nodes (so the
@@ -25,8 +25,9 @@ export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 export const nchwcChannels = (channels: number, block: number): number => Math.ceil(channels / block) * block;
 
 export interface NchwcDepthwiseSpec {
-  /** Input, NCHW [B, C, H, W]. */
+  /** Input, NCHW [B, C, H, W], or NHWC [B, H, W, C] with `inputNhwc` (ReorderInput reads either). */
   x: string;
+  inputNhwc?: boolean;
   channels: number;
   /** The tfjs depthwise kernel [kh, kw, C, 1]. */
   kernel: Weight;
@@ -68,7 +69,7 @@ export function nchwcDepthwise(g: OnnxGraph, s: NchwcDepthwiseSpec): string {
   const block = g.training?.nchwcBlock;
   if (block === undefined) throw new Error('internal: nchwcDepthwise needs TrainingBindings.nchwcBlock');
   const [kh, kw] = s.kernel.shape as [number, number];
-  const blocked = g.domainOp(NCHWC_DOMAIN, 'ReorderInput', [s.x], `${s.base}/nchwc_in`, { channels_last: attr.int(0) });
+  const blocked = g.domainOp(NCHWC_DOMAIN, 'ReorderInput', [s.x], `${s.base}/nchwc_in`, { channels_last: attr.int(s.inputNhwc ? 1 : 0) });
   const y = g.domainOp(NCHWC_DOMAIN, 'Conv', [blocked, nchwcKernel(g, s.kernel, block, s.base)], `${s.base}/nchwc_conv`, {
     kernel_shape: attr.ints([kh, kw]),
     pads: attr.ints(s.pads),

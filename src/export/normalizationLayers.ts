@@ -23,9 +23,11 @@ import { layerWeights, requireWeight, type Weight } from './weights.ts';
 function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: number, w: Map<string, Weight>): Value {
   const { g, base } = a;
   const rank = x.shape.length;
-  // Inside the graph rank-4 values are NCHW: the channel is axis 1, everything else is reduced.
-  const axes = rank === 4 ? [0, 2, 3] : Array.from({ length: rank - 1 }, (_, i) => i);
-  const bcast = rank === 4 ? [1, c, 1, 1] : [...new Array<number>(rank - 1).fill(1), c];
+  // Inside the graph rank-4 values are NCHW (channel axis 1) unless marked NHWC (Value.nhwc);
+  // every axis but the channel's is reduced.
+  const channelAxis = rank === 4 && !x.nhwc ? 1 : rank - 1;
+  const axes = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== channelAxis);
+  const bcast = Array.from({ length: rank }, (_, i) => (i === channelAxis ? c : 1));
   const bcastDims = g.addInt64(`${base}/bcast`, bcast);
   const gamma =
     a.config.scale !== false
@@ -53,7 +55,7 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
   g.addOutput(meanOut, [c]);
   g.addOutput(varOut, [c]);
   g.training!.batchStatistics.push({ layer: a.layer, mean: meanOut, variance: varOut });
-  return { name: y, shape: x.shape };
+  return { name: y, shape: x.shape, ...(x.nhwc && { nhwc: true }) };
 }
 
 export const batchNormalization: LayerConverter = (a) => {

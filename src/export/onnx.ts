@@ -78,8 +78,62 @@ function nodeOutputShapes(node: LayerNode): Shape[] {
   return Array.isArray(s[0]) || (s.length === 0) ? (s as Shape[]) : [s as Shape];
 }
 
+/** Activations that act element by element, so either layout is fine. */
+const ELEMENTWISE_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'sigmoid', 'tanh']);
+
+/**
+ * Whether a layer takes its rank-4 inputs as they come, NHWC or NCHW (see Value.nhwc): element-wise
+ * layers, BN in training mode (its batch statistics reduce over whichever axes are not the
+ * channel's) and SeparableConv2D (its NCHWc reorder reads either). Add takes NHWC when all its
+ * inputs have one shape: NCHW ones are then transposed to NHWC, which keeps a residual stream NHWC.
+ */
+function takesNhwc(g: OnnxGraph, layer: tf.layers.Layer, cls: string): boolean {
+  switch (cls) {
+    case 'ReLU':
+    case 'Add':
+    case 'SeparableConv2D':
+      return true;
+    case 'Activation':
+      return ELEMENTWISE_ACTIVATIONS.has(String(layer.getConfig().activation));
+    case 'BatchNormalization':
+      return g.training !== undefined && layer.trainable;
+    default:
+      return false;
+  }
+}
+
 class Exporter {
+  /** NCHW / NHWC copies of values made for layers that need the other layout (made once each). */
+  private readonly relaid = new Map<string, Value>();
+
   constructor(readonly g: OnnxGraph) {}
+
+  private relayout(v: Value, nhwc: boolean): Value {
+    if (v.shape.length !== 4 || Boolean(v.nhwc) === nhwc) return v;
+    const key = `${v.name}:${nhwc}`;
+    let copy = this.relaid.get(key);
+    if (!copy) {
+      const name = this.g.op('Transpose', [v.name], `${v.name}/to_${nhwc ? 'nhwc' : 'nchw'}`, { perm: attr.ints(nhwc ? NCHW_TO_NHWC : NHWC_TO_NCHW) });
+      copy = nhwc ? { name, shape: v.shape, nhwc: true } : { name, shape: v.shape };
+      this.relaid.set(key, copy);
+    }
+    return copy;
+  }
+
+  /** The inputs in the layout `layer` takes (see takesNhwc). */
+  private laidOut(layer: tf.layers.Layer, cls: string, inputs: Value[]): Value[] {
+    if (!inputs.some((v) => v.nhwc)) return inputs;
+    if (!takesNhwc(this.g, layer, cls)) return inputs.map((v) => this.relayout(v, false));
+    if (cls !== 'Add') return inputs;
+    const same = inputs.every((v) => v.shape.length === 4 && v.shape.every((d, i) => d === inputs[0]!.shape[i]));
+    return inputs.map((v) => this.relayout(v, same));
+  }
+
+  /** A graph output in tfjs layout (NHWC for rank 4). */
+  tfjsLayout(v: Value, base: string): string | undefined {
+    if (v.shape.length !== 4) return undefined;
+    return v.nhwc ? this.g.op('Identity', [v.name], `${base}/output`) : this.g.op('Transpose', [v.name], `${base}/output`, { perm: attr.ints(NCHW_TO_NHWC) });
+  }
 
   /** Inline `model`'s graph with `inputs` bound to its inputs; returns the values of `outputs`. */
   inline(model: tf.LayersModel, inputs: Value[], outputs: SymbolicTensor[], prefix: string): Value[] {
@@ -122,7 +176,7 @@ class Exporter {
       );
     }
     try {
-      return convert({ g: this.g, layer, config: layer.getConfig(), inputs, outputShapes: nodeOutputShapes(node), base });
+      return convert({ g: this.g, layer, config: layer.getConfig(), inputs: this.laidOut(layer, cls, inputs), outputShapes: nodeOutputShapes(node), base });
     } catch (e) {
       const msg = (e as Error).message;
       throw new OnnxExportError(`layer '${layer.name}' (${cls}): ${msg}`, { cause: e });
@@ -180,8 +234,9 @@ export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = 
   values.forEach((v, i) => {
     const base = outputs[i]!.sourceLayer.name;
     let name: string;
-    if (v.shape.length === 4) {
-      name = g.op('Transpose', [v.name], `${base}/output`, { perm: attr.ints(NCHW_TO_NHWC) });
+    const rank4 = exporter.tfjsLayout(v, base);
+    if (rank4) {
+      name = rank4;
     } else if (graphInputNames.has(v.name) || g.outputs.some((o) => o.name === v.name)) {
       name = g.op('Identity', [v.name], `${base}/output`);
     } else {

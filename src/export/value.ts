@@ -17,6 +17,13 @@ export interface Value {
   name: string;
   /** The tfjs shape (channels last), batch dimension `null`. */
   shape: Shape;
+  /**
+   * Training graphs only: this rank-4 value is laid out NHWC inside the graph, as the pointwise
+   * MatMul of a SeparableConv2D writes it. Layers that take either layout keep it (see
+   * `takesNhwc` in onnx.ts: BN, ReLU, Add, SeparableConv2D), so Xception's blocks run without
+   * NCHW ↔ NHWC transposes; every other layer gets it transposed to NCHW first.
+   */
+  nhwc?: boolean;
 }
 
 export const NHWC_TO_NCHW = [0, 3, 1, 2];

@@ -54,20 +54,20 @@ const reorderOutput: GradientRule = (ctx, n, [dy]) => [
 
 /**
  * The padded input images stacked along H as one NCHWc image [1, C', B·Hp, Wp]. The blocked input
- * is reordered again here from the NCHW value the forward's ReorderInput read (as nchwcDepthwise
- * writes it) rather than kept: the forward's copy then dies right after the forward conv instead
+ * is reordered again here from the NCHW or NHWC value the forward's ReorderInput read (as
+ * nchwcDepthwise writes it) rather than kept: the forward's copy then dies right after the forward conv instead
  * of living until the backward pass (measured: +1 GiB peak RSS at batch 128 on Xception). Padding
  * and stacking the blocked [B, C'/block, H, W, block] form moves contiguous 16-float runs; the same
  * on NCHW rows was 3x slower (measured).
  */
 function tallImages(ctx: GradientContext, conv: OnnxNode, blockedDims: number[], pads: number[], b: string): string {
   const producer = ctx.g.nodes.find((p) => p.outputs[0] === conv.inputs[0]);
-  if (!(producer?.domain === NCHWC_DOMAIN && producer.opType === 'ReorderInput' && intAttr(producer, 'channels_last', 0) === 0)) {
-    throw new OnnxTrainingError(`NCHWc Conv '${conv.name}': its input must be a ReorderInput of an NCHW value to be differentiated`);
+  if (!(producer?.domain === NCHWC_DOMAIN && producer.opType === 'ReorderInput')) {
+    throw new OnnxTrainingError(`NCHWc Conv '${conv.name}': its input must be a ReorderInput to be differentiated`);
   }
   const [batch, blocks, h, w, block] = blockedDims as [number, number, number, number, number];
   const [pt, pl, pb, pr] = pads as [number, number, number, number];
-  const blocked = nchwc(ctx, 'ReorderInput', [producer.inputs[0]!], `${b}/x_blocked`, { channels_last: attr.int(0) });
+  const blocked = nchwc(ctx, 'ReorderInput', [producer.inputs[0]!], `${b}/x_blocked`, { channels_last: attr.int(intAttr(producer, 'channels_last', 0)) });
   let v = ctx.reshape(blocked, blockedDims, `${b}/x_blocks`);
   if (pt || pl || pb || pr) v = ctx.op('Pad', [v, ctx.ints(`${b}/x_pads`, [0, 0, pt, pl, 0, 0, 0, pb, pr, 0])], `${b}/x_padded`);
   return ctx.reshape(ctx.transpose(v, [1, 0, 2, 3, 4], `${b}/x_stack`), [1, blocks * block, batch * (h + pt + pb), w + pl + pr], `${b}/x_tall`);

@@ -171,6 +171,36 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: undefined } });
 });
 
+test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residual Add) and agree with tfjs', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const block = await nchwcBlockSize();
+  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
+  const sep = (filters: number, seed: number) =>
+    tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
+  const input = tf.input({ shape: [6, 6, 8] });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
+  const residual = x;
+  x = sep(8, 2).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({}).apply(x) as tf.SymbolicTensor;
+  x = sep(8, 3).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.add({}).apply([x, residual]) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  x = sep(12, 4).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(5) }).apply(x) as tf.SymbolicTensor });
+  const graph = buildTrainingGraph(model, 3, { nchwcBlock: block, gradients: false });
+  // Forward transposes of activations (weight layouts aside): the graph input to NCHW (for the first Conv2D), that conv's output and the
+  // residual to NHWC (one copy, used by the first separable conv and the Add), and NHWC → NCHW
+  // before the max-pooling; none between the separable convs, BN, ReLU and the Add.
+  const transposes = graph.graph.nodes.filter((n) => n.opType === 'Transpose' && !/W_oihwbo|\/W\/perm/.test(n.name));
+  assert.equal(transposes.length, 3, transposes.map((n) => n.name).join(', '));
+  await agrees(model, batchOf([6, 6, 8], 3, 6), { graph: { nchwcBlock: block } });
+});
+
 test('training-mode BatchNormalization (closed-form gradient, rank 4 and 2), max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const input = tf.input({ shape: [11, 11, 3] });
