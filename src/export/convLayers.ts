@@ -12,7 +12,7 @@ import { nchwcDepthwise, nchwcDepthwiseApplies } from './nchwc.ts';
 import { type ConvertArgs, type LayerConverter, oneInput, requireChannelsLast, requireRank } from './converter.ts';
 import { attr } from './onnxGraph.ts';
 import { onnxPads2d, pair } from './padding.ts';
-import { staticDim, type Value } from './value.ts';
+import { fromTfjsLayout, staticDim, type Value } from './value.ts';
 import { layerWeights, requireWeight, type Weight } from './weights.ts';
 
 interface WindowGeometry {
@@ -100,9 +100,9 @@ function output(a: ConvertArgs, name: string, nhwc = false): Value[] {
   return [applyActivation(a.g, a.config.activation as string, y, `${a.base}/act`)];
 }
 
-/** An NHWC-marked input transposed to NCHW (for the paths below that need it). */
+/** An NHWC-marked input (Value.nhwc) transposed to NCHW, for the paths below that need it. */
 function nchwInput(a: ConvertArgs, x: Value): string {
-  return x.nhwc ? a.g.op('Transpose', [x.name], `${a.base}/to_nchw`, { perm: attr.ints([0, 3, 1, 2]) }) : x.name;
+  return x.nhwc ? fromTfjsLayout(a.g, x.name, x.shape, a.base).name : x.name;
 }
 
 export const conv2d: LayerConverter = (a) => {

@@ -15,10 +15,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { LAYER_CONVERTERS } from './converters.ts';
 import { OnnxExportError } from './errors.ts';
-import { OnnxGraph, attr } from './onnxGraph.ts';
+import { OnnxGraph, attr, newTrainingBindings } from './onnxGraph.ts';
 import { encodeModelProto } from './onnxSchema.ts';
 import { type OptimizeStats, optimizeGraph, removeDeadNodes } from './optimize.ts';
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, type Shape, type Value } from './value.ts';
+import { fromTfjsLayout, NCHW_TO_NHWC, type Shape, toTfjsLayout, type Value } from './value.ts';
 
 export { OnnxExportError } from './errors.ts';
 
@@ -113,8 +113,8 @@ class Exporter {
     const key = `${v.name}:${nhwc}`;
     let copy = this.relaid.get(key);
     if (!copy) {
-      const name = this.g.op('Transpose', [v.name], `${v.name}/to_${nhwc ? 'nhwc' : 'nchw'}`, { perm: attr.ints(nhwc ? NCHW_TO_NHWC : NHWC_TO_NCHW) });
-      copy = nhwc ? { name, shape: v.shape, nhwc: true } : { name, shape: v.shape };
+      // An NHWC value is in tfjs' layout: the two helpers of value.ts convert between them.
+      copy = nhwc ? { name: toTfjsLayout(this.g, v, v.name), shape: v.shape, nhwc: true } : fromTfjsLayout(this.g, v.name, v.shape, v.name);
       this.relaid.set(key, copy);
     }
     return copy;
@@ -127,12 +127,6 @@ class Exporter {
     if (cls !== 'Add') return inputs;
     const same = inputs.every((v) => v.shape.length === 4 && v.shape.every((d, i) => d === inputs[0]!.shape[i]));
     return inputs.map((v) => this.relayout(v, same));
-  }
-
-  /** A graph output in tfjs layout (NHWC for rank 4). */
-  tfjsLayout(v: Value, base: string): string | undefined {
-    if (v.shape.length !== 4) return undefined;
-    return v.nhwc ? this.g.op('Identity', [v.name], `${base}/output`) : this.g.op('Transpose', [v.name], `${base}/output`, { perm: attr.ints(NCHW_TO_NHWC) });
   }
 
   /** Inline `model`'s graph with `inputs` bound to its inputs; returns the values of `outputs`. */
@@ -215,7 +209,7 @@ function exportTargets(model: tf.LayersModel, outputLayer: string | undefined): 
  */
 export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = {}): OnnxGraphSummary {
   const g = new OnnxGraph();
-  if (opts.trainingBatch !== undefined) g.training = { batch: opts.trainingBatch, attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock, trainables: [], batchStatistics: [], batchNormRegions: [], softmaxProducts: [], dropoutMasks: [] };
+  if (opts.trainingBatch !== undefined) g.training = newTrainingBindings(opts.trainingBatch, { attentionChunkValues: opts.attentionChunkValues, nchwcBlock: opts.nchwcBlock });
   const { owner, outputs } = exportTargets(model, opts.outputLayer);
   const inputs: OnnxGraphSummary['inputs'] = [];
   const bound: Value[] = owner.inputs.map((t) => {
@@ -224,8 +218,7 @@ export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = 
     const name = g.addInput(t.sourceLayer.name, shape);
     inputs.push({ name, shape });
     // Rank-4 inputs arrive NHWC (as in tfjs) and are kept NCHW inside the graph.
-    if (shape.length === 4) return { name: g.op('Transpose', [name], `${name}/to_nchw`, { perm: attr.ints(NHWC_TO_NCHW) }), shape };
-    return { name, shape };
+    return fromTfjsLayout(g, name, shape, name);
   });
   const exporter = new Exporter(g);
   const values = exporter.inline(owner, bound, outputs, '');
@@ -234,10 +227,9 @@ export function buildOnnxGraph(model: tf.LayersModel, opts: ExportOnnxOptions = 
   values.forEach((v, i) => {
     const base = outputs[i]!.sourceLayer.name;
     let name: string;
-    const rank4 = exporter.tfjsLayout(v, base);
-    if (rank4) {
-      name = rank4;
-    } else if (graphInputNames.has(v.name) || g.outputs.some((o) => o.name === v.name)) {
+    if (v.shape.length === 4 && !v.nhwc) {
+      name = g.op('Transpose', [v.name], `${base}/output`, { perm: attr.ints(NCHW_TO_NHWC) }); // named as the output it is
+    } else if (v.nhwc || graphInputNames.has(v.name) || g.outputs.some((o) => o.name === v.name)) {
       name = g.op('Identity', [v.name], `${base}/output`);
     } else {
       name = v.name;

@@ -23,6 +23,22 @@ export const attr = {
   string: (value: string): AttrValue => ({ kind: 'string', value }),
 };
 
+/** A node's attribute values, or `fallback` where the node does not set them (ONNX defaults). */
+export const readAttr = {
+  int: <F>(n: OnnxNode, key: string, fallback: F): number | F => {
+    const a = n.attrs[key];
+    return a && a.kind === 'int' ? a.value : fallback;
+  },
+  ints: <F>(n: OnnxNode, key: string, fallback: F): number[] | F => {
+    const a = n.attrs[key];
+    return a && a.kind === 'ints' ? a.value : fallback;
+  },
+  float: <F>(n: OnnxNode, key: string, fallback: F): number | F => {
+    const a = n.attrs[key];
+    return a && a.kind === 'float' ? a.value : fallback;
+  },
+};
+
 export interface OnnxNode {
   opType: string;
   /** Operator set domain; absent = the default ONNX domain (see nchwc.ts for the one other used). */
@@ -119,6 +135,32 @@ export interface TrainingBindings {
   /** Self-attention's softmax → product pairs (see SoftmaxProduct). */
   softmaxProducts: SoftmaxProduct[];
   dropoutMasks: DropoutMask[];
+}
+
+/** The bindings of a fresh training graph for `batch` (nothing bound yet). */
+export function newTrainingBindings(batch: number, opts: Pick<TrainingBindings, 'attentionChunkValues' | 'nchwcBlock'> = {}): TrainingBindings {
+  return { batch, ...opts, trainables: [], batchStatistics: [], batchNormRegions: [], softmaxProducts: [], dropoutMasks: [] };
+}
+
+/** The nodes reading each value. */
+export function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
+  const m = new Map<string, OnnxNode[]>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      const list = m.get(i);
+      if (list) list.push(n);
+      else m.set(i, [n]);
+    }
+  }
+  return m;
+}
+
+/** The node writing each value. */
+export function producers(g: OnnxGraph): Map<string, OnnxNode> {
+  const m = new Map<string, OnnxNode>();
+  for (const n of g.nodes) for (const o of n.outputs) m.set(o, n);
+  return m;
 }
 
 export class OnnxGraph {

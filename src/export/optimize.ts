@@ -7,32 +7,13 @@
  *   - Transpose pairs that cancel (NCHW → NHWC → NCHW around layout-neutral layers) are removed;
  *   - nodes and initializers no graph output depends on are dropped.
  */
-import type { Initializer, OnnxGraph, OnnxNode } from './onnxGraph.ts';
+import { consumers, type Initializer, type OnnxGraph, type OnnxNode, producers } from './onnxGraph.ts';
 
 export interface OptimizeStats {
   foldedBatchNorms: number;
   foldedPads: number;
   removedTransposes: number;
   removedNodes: number;
-}
-
-function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
-  const m = new Map<string, OnnxNode[]>();
-  for (const n of g.nodes) {
-    for (const i of n.inputs) {
-      if (!i) continue;
-      const list = m.get(i);
-      if (list) list.push(n);
-      else m.set(i, [n]);
-    }
-  }
-  return m;
-}
-
-function producers(g: OnnxGraph): Map<string, OnnxNode> {
-  const m = new Map<string, OnnxNode>();
-  for (const n of g.nodes) for (const o of n.outputs) m.set(o, n);
-  return m;
 }
 
 function floatInit(g: OnnxGraph, name: string | undefined): Initializer | undefined {

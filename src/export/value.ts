@@ -37,9 +37,9 @@ export function internalAxis(axis: number, rank: number): number {
   return rank === 4 ? [0, 2, 3, 1][a]! : a;
 }
 
-/** The ONNX name of `v` laid out as tfjs has it (NHWC for rank 4). */
+/** The ONNX name of `v` laid out as tfjs has it (NHWC for rank 4: transposed unless it is NHWC already). */
 export function toTfjsLayout(g: OnnxGraph, v: Value, base: string): string {
-  return v.shape.length === 4 ? g.op('Transpose', [v.name], `${base}/to_nhwc`, { perm: attr.ints(NCHW_TO_NHWC) }) : v.name;
+  return v.shape.length === 4 && !v.nhwc ? g.op('Transpose', [v.name], `${base}/to_nhwc`, { perm: attr.ints(NCHW_TO_NHWC) }) : v.name;
 }
 
 /** Wrap an ONNX name holding a tensor in tfjs layout as a Value (transposing rank 4 to NCHW). */

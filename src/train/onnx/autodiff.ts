@@ -10,7 +10,7 @@
  * Written by hand: onnxruntime's own gradient builder ships only in its training build
  * (onnxruntime-training), which is not on the npm registry for Node.
  */
-import { attr, type AttrValue, type OnnxGraph, type OnnxNode } from '../../export/onnxGraph.ts';
+import { attr, type AttrValue, consumers, type OnnxGraph, type OnnxNode, producers } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
 import { batchNormGradient } from './batchNormGradient.ts';
@@ -22,11 +22,19 @@ import { type Dims, inferShapes } from './shapes.ts';
 export class GradientContext {
   readonly shapes: Map<string, Dims>;
 
+  private producerOf?: Map<string, OnnxNode>;
+
   constructor(
     readonly g: OnnxGraph,
     private readonly needed: Set<string>,
   ) {
     this.shapes = inferShapes(g);
+  }
+
+  /** The forward node that writes `name` (undefined for inputs and initializers). */
+  producer(name: string): OnnxNode | undefined {
+    this.producerOf ??= producers(this.g);
+    return this.producerOf.get(name);
   }
 
   /** Whether the gradient of `name` is needed (it lies between a wrt value and the loss). */
@@ -134,9 +142,8 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
   const regionOf = new Map(regions.map((r) => [r.y, r]));
   const inRegion = new Set(regions.flatMap((r) => r.nodes));
   // Softmaxes that feed only o = probs·v: rowsum(dprobs ⊙ probs) from o instead of the N×N map.
-  const consumers = new Map<string, number>();
-  for (const n of g.nodes) for (const x of n.inputs) consumers.set(x, (consumers.get(x) ?? 0) + 1);
-  const productOf = new Map((g.training?.softmaxProducts ?? []).filter((p) => consumers.get(p.probs) === 1).map((p) => [p.probs, p.product]));
+  const readers = consumers(g);
+  const productOf = new Map((g.training?.softmaxProducts ?? []).filter((p) => readers.get(p.probs)?.length === 1).map((p) => [p.probs, p.product]));
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
     if (inRegion.has(node.name)) {

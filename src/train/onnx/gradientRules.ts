@@ -9,27 +9,14 @@
  *                        over shifted strided slices of the padded input
  *   d kernel, depthwise: per tap, Mul + ReduceSum over batch and pixels
  */
-import { attr, type OnnxNode } from '../../export/onnxGraph.ts';
+import { attr, type OnnxNode, readAttr } from '../../export/onnxGraph.ts';
 import type { GradientContext, GradientRule } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { int64Values, type Dims } from './shapes.ts';
 
-const INT64_MAX = 2 ** 62; // "to the end" for Slice (exact in a double, converted to int64)
+export const INT64_MAX = 2 ** 62; // "to the end" for Slice (exact in a double, converted to int64)
 
-function ints(n: OnnxNode, key: string, fallback: number[]): number[] {
-  const a = n.attrs[key];
-  return a && a.kind === 'ints' ? a.value : fallback;
-}
-
-function int(n: OnnxNode, key: string, fallback: number): number {
-  const a = n.attrs[key];
-  return a && a.kind === 'int' ? a.value : fallback;
-}
-
-function float(n: OnnxNode, key: string, fallback: number): number {
-  const a = n.attrs[key];
-  return a && a.kind === 'float' ? a.value : fallback;
-}
+const { int, ints, float } = readAttr;
 
 const base = (n: OnnxNode) => n.name;
 
@@ -318,11 +305,11 @@ const maxPool: GradientRule = (ctx, n, [dy]) => {
   return [ctx.reshape(scattered, sx, `${b}/dx`)];
 };
 
-/** Slice with steps −1 on the two spatial axes: the kernel rotated by 180°. */
-function flipSpatial(ctx: GradientContext, w: string, b: string): string {
+/** Slice with steps −1 on two axes (the spatial ones: [2, 3] in ONNX's kernel layout): the kernel rotated by 180°. */
+export function flipSpatial(ctx: GradientContext, w: string, b: string, axes: [number, number] = [2, 3]): string {
   return ctx.op(
     'Slice',
-    [w, ctx.ints(`${b}/flip_starts`, [-1, -1]), ctx.ints(`${b}/flip_ends`, [-INT64_MAX, -INT64_MAX]), ctx.ints(`${b}/flip_axes`, [2, 3]), ctx.ints(`${b}/flip_steps`, [-1, -1])],
+    [w, ctx.ints(`${b}/flip_starts`, [-1, -1]), ctx.ints(`${b}/flip_ends`, [-INT64_MAX, -INT64_MAX]), ctx.ints(`${b}/flip_axes`, axes), ctx.ints(`${b}/flip_steps`, [-1, -1])],
     `${b}/flip`,
   );
 }

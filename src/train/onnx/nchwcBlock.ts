@@ -8,15 +8,11 @@
  */
 import { OnnxRunner } from '../../engine/onnxBackbone.ts';
 import { NCHWC_DOMAIN, nchwcDepthwise } from '../../export/nchwc.ts';
-import { attr, OnnxGraph } from '../../export/onnxGraph.ts';
+import { attr, newTrainingBindings, OnnxGraph } from '../../export/onnxGraph.ts';
 import { encodeOnnxGraph } from '../../export/onnx.ts';
 import { TRAINING_OPSET } from './trainingGraph.ts';
 
 let probed: Promise<number | undefined> | undefined;
-
-function emptyTraining(block: number) {
-  return { batch: 1, nchwcBlock: block, trainables: [], batchStatistics: [], batchNormRegions: [], softmaxProducts: [], dropoutMasks: [] };
-}
 
 /** The block size onnxruntime's ReorderInput pads 4 channels to. */
 async function reorderBlock(): Promise<number> {
@@ -38,7 +34,7 @@ async function depthwiseAgrees(block: number): Promise<boolean> {
   const x = Float32Array.from({ length: c * h * w }, (_, i) => ((i * 37) % 23) / 23 - 0.5);
   const k = Float32Array.from({ length: 9 * c }, (_, i) => ((i * 53) % 29) / 29 - 0.5); // tfjs [3, 3, C, 1]
   const g = new OnnxGraph();
-  g.training = emptyTraining(block);
+  g.training = newTrainingBindings(1, { nchwcBlock: block });
   const input = g.addInput('x', [1, c, h, w]);
   const y = nchwcDepthwise(g, { x: input, channels: c, kernel: { data: k, shape: [3, 3, c, 1] }, pads: [1, 1, 1, 1], output: 'nchw', base: 'dw' });
   g.addOutput(y, [1, c, h, w]);
@@ -65,9 +61,12 @@ async function depthwiseAgrees(block: number): Promise<boolean> {
   }
 }
 
+/** Whether `FDFT_ONNX_NCHWC=0` turns the NCHWc kernels off. */
+export const nchwcTurnedOff = (): boolean => process.env.FDFT_ONNX_NCHWC === '0';
+
 /** The NCHWc block size where those kernels work here, else undefined (probed once per process). */
 export function nchwcBlockSize(): Promise<number | undefined> {
-  if (process.env.FDFT_ONNX_NCHWC === '0') return Promise.resolve(undefined);
+  if (nchwcTurnedOff()) return Promise.resolve(undefined);
   probed ??= (async () => {
     try {
       const block = await reorderBlock();

@@ -16,21 +16,12 @@
  * make explicit; the kernel [C', 1, kh, kw] is stored as [C'/block, kh, kw, block].
  */
 import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
-import { attr, type AttrValue, type OnnxNode } from '../../export/onnxGraph.ts';
+import { attr, type AttrValue, type OnnxNode, readAttr } from '../../export/onnxGraph.ts';
 import type { GradientContext, GradientRule } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
+import { flipSpatial } from './gradientRules.ts';
 
-const INT64_MAX = 2 ** 62; // "to the end" for Slice (exact in a double, converted to int64)
-
-function intAttr(n: OnnxNode, key: string, fallback: number): number {
-  const a = n.attrs[key];
-  return a && a.kind === 'int' ? a.value : fallback;
-}
-
-function intsAttr(n: OnnxNode, key: string, fallback: number[]): number[] {
-  const a = n.attrs[key];
-  return a && a.kind === 'ints' ? a.value : fallback;
-}
+const { int: intAttr, ints: intsAttr } = readAttr;
 
 const nchwc = (ctx: GradientContext, opType: string, inputs: string[], base: string, attrs: Record<string, AttrValue>) =>
   ctx.g.domainOp(NCHWC_DOMAIN, opType, inputs, `grad/${base}`, attrs);
@@ -61,7 +52,7 @@ const reorderOutput: GradientRule = (ctx, n, [dy]) => [
  * on NCHW rows was 3x slower (measured).
  */
 function tallImages(ctx: GradientContext, conv: OnnxNode, blockedDims: number[], pads: number[], b: string): string {
-  const producer = ctx.g.nodes.find((p) => p.outputs[0] === conv.inputs[0]);
+  const producer = ctx.producer(conv.inputs[0]!);
   if (!(producer?.domain === NCHWC_DOMAIN && producer.opType === 'ReorderInput')) {
     throw new OnnxTrainingError(`NCHWc Conv '${conv.name}': its input must be a ReorderInput to be differentiated`);
   }
@@ -96,21 +87,8 @@ const depthwiseConv: GradientRule = (ctx, n, [dy]) => {
   const kernelShape = attr.ints([kh, kw]);
   const out: Array<string | undefined> = [undefined, undefined];
   if (ctx.needs(x)) {
-    const rotated = ctx.reshape(
-      ctx.op(
-        'Slice',
-        [
-          ctx.reshape(w, [blocks, kh, kw, block], `${b}/dx/w_blocks`),
-          ctx.ints(`${b}/dx/flip_starts`, [-1, -1]),
-          ctx.ints(`${b}/dx/flip_ends`, [-INT64_MAX, -INT64_MAX]),
-          ctx.ints(`${b}/dx/flip_axes`, [1, 2]),
-          ctx.ints(`${b}/dx/flip_steps`, [-1, -1]),
-        ],
-        `${b}/dx/flip`,
-      ),
-      [channels, 1, kh, kw],
-      `${b}/dx/w_rotated`,
-    );
+    const blocked = ctx.reshape(w, [blocks, kh, kw, block], `${b}/dx/w_blocks`); // [C'/block, kh, kw, block]
+    const rotated = ctx.reshape(flipSpatial(ctx, blocked, `${b}/dx`, [1, 2]), [channels, 1, kh, kw], `${b}/dx/w_rotated`);
     out[0] = nchwc(ctx, 'Conv', [dy!, rotated], `${b}/dx`, {
       kernel_shape: kernelShape,
       pads: attr.ints([kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr]),

@@ -7,7 +7,7 @@
  * Written by hand because no npm package infers ONNX shapes without onnxruntime's C++ internals.
  */
 import { NCHWC_DOMAIN, nchwcChannels } from '../../export/nchwc.ts';
-import type { OnnxGraph, OnnxNode } from '../../export/onnxGraph.ts';
+import { type OnnxGraph, type OnnxNode, readAttr } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
 
 export type Dims = number[];
@@ -35,15 +35,8 @@ export function broadcastDims(shapes: Dims[], where: string): Dims {
   return out;
 }
 
-function intAttr(n: OnnxNode, key: string, fallback: number): number {
-  const a = n.attrs[key];
-  return a && a.kind === 'int' ? a.value : fallback;
-}
-
-function intsAttr(n: OnnxNode, key: string): number[] | undefined {
-  const a = n.attrs[key];
-  return a && a.kind === 'ints' ? a.value : undefined;
-}
+const intAttr = readAttr.int;
+const intsAttr = (n: OnnxNode, key: string): number[] | undefined => readAttr.ints(n, key, undefined);
 
 /** The values of an int64 initializer (shapes, axes, pads). */
 export function int64Values(g: OnnxGraph, name: string | undefined, where: string): number[] {
