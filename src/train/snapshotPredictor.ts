@@ -24,12 +24,10 @@ export interface SnapshotPredictor {
 }
 
 export function snapshotPredictor(model: tf.LayersModel, engine: BackboneEngine = 'auto'): SnapshotPredictor {
-  let runner: BackboneRunner | undefined;
-  let stale = true;
+  let runner: BackboneRunner | undefined; // undefined until the first refresh and after dispose
   const refresh = async () => {
     await runner?.dispose();
     runner = await createBackboneRunner(model, { engine });
-    stale = false;
   };
   return {
     refresh,
@@ -38,14 +36,13 @@ export function snapshotPredictor(model: tf.LayersModel, engine: BackboneEngine 
       return score();
     },
     predict: async (xs) => {
-      if (stale || !runner) throw new Error('internal: SnapshotPredictor.predict before refresh()');
+      if (!runner) throw new Error('internal: SnapshotPredictor.predict before refresh()');
       return (await runner.predict(xs)) as tf.Tensor2D;
     },
     describe: () => (runner ? `${runner.engine} (${runner.reason})` : 'not refreshed yet'),
     async dispose() {
       await runner?.dispose();
       runner = undefined;
-      stale = true;
     },
   };
 }

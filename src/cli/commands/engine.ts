@@ -7,7 +7,7 @@ export const command: CommandModule<object, GlobalOptions> = {
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
     const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
-    const { nchwcBlockSize } = await import('../../train/onnx/nchwcBlock.ts');
+    const { nchwcBlockSize, nchwcTurnedOff } = await import('../../train/onnx/nchwcBlock.ts');
     const info = await initEngine(argv.backend, () => {});
     const ort = await onnxAvailable();
     // What `--train-engine auto` and `--engine auto` pick (runGradients.ts, onnxBackboneRunner.ts).
@@ -25,7 +25,7 @@ export const command: CommandModule<object, GlobalOptions> = {
       console.log(`onnxruntime-node: ${ort ? 'loads' : `unavailable (${onnx.reason})`}`);
       console.log(`training step (--train-engine auto): ${onnx.trainingStep}${onnx.trainingStep === 'tfjs' && ort ? ' (tfjs-node is native already)' : ''}`);
       if (ort) {
-        const dw = onnx.nchwcBlock ? `onnxruntime's NCHWc kernels (channel block ${onnx.nchwcBlock})` : `plain Conv (${process.env.FDFT_ONNX_NCHWC === '0' ? 'FDFT_ONNX_NCHWC=0' : 'no working NCHWc kernels here'})`;
+        const dw = onnx.nchwcBlock ? `onnxruntime's NCHWc kernels (channel block ${onnx.nchwcBlock})` : `plain Conv (${nchwcTurnedOff() ? 'FDFT_ONNX_NCHWC=0' : 'no working NCHWc kernels here'})`;
         console.log(`depthwise convs in training graphs: ${dw}`);
       }
       console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}`);
