@@ -105,32 +105,40 @@ class OffThreadCpu {
  * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap, so this is the
  * total time of `steps` steps after one warm-up step, divided by `steps`.
  */
-async function timeOverlappedSteps(gradients: GradientFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
-  const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
+async function timeOverlappedSteps(step: StepFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
   const copies = function* () {
     for (let s = 0; s <= steps; s++) yield { xs: batch.xs.clone(), ys: batch.ys.clone() };
   };
   let t0 = 0;
   let s = 0;
   for await (const b of prefetch.batches(copies)(0)) {
-    const { grads } = await gradients(b, `bench:${s}`);
-    optimizer.applyGradients(grads);
-    tf.dispose([...Object.values(grads), b.xs, b.ys]);
+    await step(b, `bench:${s}`);
+    tf.dispose([b.xs, b.ys]);
     if (s++ === 0) t0 = performance.now(); // after the warm-up step
   }
-  optimizer.dispose();
   return (performance.now() - t0) / steps;
+}
+
+/** One training step, its update included (a momentum-SGD update at lr 0.01, as `fdft train`'s loop makes it). */
+type StepFn = (batch: Batch, randomKey: string) => Promise<void>;
+
+/** The step on tfjs' optimizer: gradients from `gradients`, then `optimizer.applyGradients`. */
+function tfjsOptimizerStep(gradients: GradientFn, optimizer: tf.Optimizer): StepFn {
+  return async (batch, key) => {
+    const { grads } = await gradients(batch, key);
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  };
 }
 
 /** Median wall and critical-path CPU ms of `steps` training steps after one warm-up step. */
 async function timeSteps(
-  gradients: GradientFn,
+  step: StepFn,
   batch: Batch,
   steps: number,
   workerCpu: () => (number | undefined)[],
   offThread: OffThreadCpu,
 ): Promise<Timing> {
-  const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
   const walls: number[] = [];
   const cpus: number[] = [];
   const mains: number[] = [];
@@ -138,9 +146,7 @@ async function timeSteps(
     offThread.reset();
     const c0 = threadCpuMs();
     const t0 = performance.now();
-    const { grads } = await gradients(batch, `bench:${s}`);
-    optimizer.applyGradients(grads);
-    tf.dispose(Object.values(grads));
+    await step(batch, `bench:${s}`);
     const wall = performance.now() - t0;
     const c1 = threadCpuMs();
     if (s === 0) continue; // warm-up
@@ -151,7 +157,6 @@ async function timeSteps(
       cpus.push(c1 - c0 + offThread.ms + Math.max(0, ...(w as number[])));
     }
   }
-  optimizer.dispose();
   const ok = cpus.length === walls.length;
   return { wallMs: median(walls), mainCpuMs: ok ? median(mains) : undefined, criticalCpuMs: ok ? median(cpus) : undefined };
 }
@@ -219,7 +224,8 @@ export default async function bench(): Promise<void> {
   // batch 128 it nears wasm32's 4 GiB limit (see BENCHMARKS.md), so it runs on a fresh heap.
   try {
     for (const workers of [...executors].sort((a, b) => b - a)) {
-      let gradients: GradientFn;
+      const optimizer: tf.Optimizer = tf.train.momentum(0.01, 0.9);
+      let step: StepFn;
       let workerCpu: () => (number | undefined)[] = () => [];
       let close = async () => {};
       if (workers === 0) {
@@ -227,16 +233,18 @@ export default async function bench(): Promise<void> {
         const onnx = await createOnnxGradients({ trainModel, inputsFor, l2: 1e-5, threads: os.availableParallelism() });
         for (const b of batches) await onnx.prepare(b);
         startup.set(workers, performance.now() - t0);
-        gradients = onnx.gradients;
+        // As trainLoop runs it: the update on host arrays (src/train/hostOptimizer.ts).
+        await onnx.hostStep.pull(optimizer);
+        step = (batch, key) => onnx.hostStep.step(batch, key, 0.01).then(() => {});
         close = onnx.close;
       } else if (workers === 1) {
-        gradients = localGradients(trainModel, inputsFor, 1e-5);
+        step = tfjsOptimizerStep(localGradients(trainModel, inputsFor, 1e-5), optimizer);
       } else {
         const t0 = performance.now();
         const pool = await createDataParallelGradients({ workers, kind, modelDir: dir, l2: 1e-5, featureMaps });
         await pool.sync(trainModel);
         startup.set(workers, performance.now() - t0);
-        gradients = pool.gradients;
+        step = tfjsOptimizerStep(pool.gradients, optimizer);
         workerCpu = () => pool.workerStats().map((s) => s.cpuMs);
         close = pool.close;
       }
@@ -245,14 +253,15 @@ export default async function bench(): Promise<void> {
           progress(`batch ${b}, ${workers} worker(s)`);
           const batch = fixedBatch(b);
           try {
-            results.set(`${workers}:${b}`, await timeSteps(gradients, batch, steps, workerCpu, offThread));
-            if (prefetch) overlapped.set(`${workers}:${b}`, await timeOverlappedSteps(gradients, prefetch, batch, steps));
+            results.set(`${workers}:${b}`, await timeSteps(step, batch, steps, workerCpu, offThread));
+            if (prefetch) overlapped.set(`${workers}:${b}`, await timeOverlappedSteps(step, prefetch, batch, steps));
           } catch (e) {
             results.set(`${workers}:${b}`, { error: `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, wallMs: NaN, mainCpuMs: undefined, criticalCpuMs: undefined });
           }
           tf.dispose([batch.xs, batch.ys]);
         }
       } finally {
+        optimizer.dispose();
         await close();
       }
     }

@@ -47,6 +47,22 @@ export type EpochBatches = (epoch: number, fromStep?: number) => Iterable<Batch>
  */
 export type GradientFn = (batch: Batch, randomKey: string) => Promise<{ loss: number; correct: number; grads: tf.NamedTensorMap }>;
 
+/**
+ * A training step that applies the update itself, keeping the trainable weights and the optimizer's
+ * slots in host arrays between steps (the onnx engine, src/train/onnx/onnxGradients.ts, with
+ * hostOptimizer.ts): no copies in and out of tfjs per step. The tfjs model and optimizer are then
+ * stale during an epoch: trainLoop calls `pull` before its first step (after a resume too) and
+ * `push` before anything reads them (precise BN, validation, checkpoints).
+ */
+export interface HostStep {
+  /** One step at learning rate `lr`: loss (with L2) and correct predictions, as a GradientFn gives. */
+  step(batch: Batch, randomKey: string, lr: number): Promise<{ loss: number; correct: number }>;
+  /** Take the weights from the train model and the step count and slots from `optimizer`. */
+  pull(optimizer: tf.Optimizer): Promise<void>;
+  /** Write the weights into the train model and the step count and slots into `optimizer`. */
+  push(optimizer: tf.Optimizer): Promise<void>;
+}
+
 /** The in-thread GradientFn: forward in training mode, cross-entropy + L2, tf.variableGrads. */
 export function localGradients(
   trainModel: tf.LayersModel,
@@ -117,6 +133,8 @@ export interface TrainLoopOptions {
   resume?: boolean;
   /** Gradient executor (default: localGradients on this thread). */
   gradients?: GradientFn;
+  /** A step that applies the update itself (the onnx engine); replaces `gradients` + the tfjs optimizer's update. */
+  hostStep?: HostStep;
   /** Precise-BN batches of an epoch (makePreciseBnBatches); the BN statistics are recomputed before validation. */
   preciseBn?: EpochBatches;
   /** Precise BN's training-mode forward pass, when the gradient executor has its own (the onnx engine). */
@@ -201,6 +219,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     o.tensorboard?.startSession(state.epoch + 1);
     reporter.log(`resuming ${o.runDir} after epoch ${state.epoch} (step ${state.globalStep})`);
   }
+  await o.hostStep?.pull(optimizer);
   const history = state.history;
   let interrupted = false;
   let stoppedEarly = state.finished && state.epoch < config.epochs;
@@ -217,11 +236,20 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
     let lr = lrAt(state.globalStep);
     for await (const batch of o.batches(epoch, step)) {
       lr = lrAt(state.globalStep);
-      setOptimizerLearningRate(optimizer, lr);
+      setOptimizerLearningRate(optimizer, lr); // the host step's too: checkpoints record the optimizer's config
       const n = batch.xs.shape[0];
-      const { loss: lossVal, correct: correctVal, grads } = await gradients(batch, `${config.seed}:step:${epoch}:${step}`);
-      optimizer.applyGradients(grads);
-      tf.dispose([grads as unknown as tf.Tensor[], batch.xs, batch.ys].flat());
+      const key = `${config.seed}:step:${epoch}:${step}`;
+      let lossVal: number;
+      let correctVal: number;
+      if (o.hostStep) {
+        ({ loss: lossVal, correct: correctVal } = await o.hostStep.step(batch, key, lr));
+        tf.dispose([batch.xs, batch.ys]);
+      } else {
+        const r = await gradients(batch, key);
+        optimizer.applyGradients(r.grads);
+        tf.dispose([r.grads as unknown as tf.Tensor[], batch.xs, batch.ys].flat());
+        ({ loss: lossVal, correct: correctVal } = r);
+      }
       assertFiniteLoss(lossVal, epoch + 1, step + 1);
       lossSum += lossVal * n;
       accSum += correctVal;
@@ -235,6 +263,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         break;
       }
     }
+    // The model and optimizer are read from here on (precise BN, validation, checkpoints).
+    await o.hostStep?.push(optimizer);
     if (interrupted) {
       // Ctrl-C: checkpoint mid-epoch. The epoch's batches are a pure function of (seed, epoch),
       // so a resume skips the `step` batches already trained on and continues identically.

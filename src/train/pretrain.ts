@@ -47,6 +47,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       interrupted: opts.interrupt?.requested,
       resume: Boolean(opts.resumeDir),
       gradients: parallel.gradients,
+      hostStep: parallel.hostStep,
       batchStatistics: parallel.batchStatistics,
     }).finally(() => parallel.close());
     if (result.interrupted) return await finishRun(run, result, undefined, opts);

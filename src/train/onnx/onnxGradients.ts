@@ -13,8 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { OnnxRunner } from '../../engine/onnxBackbone.ts';
-import type { Batch, GradientFn, InputsFn } from '../loop.ts';
+import type { Batch, GradientFn, HostStep, InputsFn } from '../loop.ts';
 import { isDecayed } from '../loop.ts';
+import { HostOptimizer, type HostParameter } from '../hostOptimizer.ts';
 import { addL2 } from '../parallel/workerPool.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { nchwcBlockSize } from './nchwcBlock.ts';
@@ -34,7 +35,13 @@ export interface OnnxGradientsOptions {
 }
 
 export interface OnnxGradients {
+  /** Loss and gradients as tfjs tensors, for the run's tfjs optimizer (tests, benches; runs use hostStep). */
   gradients: GradientFn;
+  /**
+   * The step with the update applied on host arrays (trainLoop's `hostStep`): the weights are fed
+   * from them and the gradients go into hostOptimizer.ts, never through tfjs.
+   */
+  hostStep: HostStep;
   /**
    * The forward pass in training mode on `batch` (no gradients): updates the BN moving statistics
    * with the layers' momentum, as `model.apply(x, { training: true })` does in tfjs — the step of
@@ -49,6 +56,8 @@ export interface OnnxGradients {
 interface Session {
   graph: TrainingGraph;
   runner: OnnxRunner;
+  /** Per graph trainable, its index in the train model's trainableWeights (the host parameters' order). */
+  parameterIndex: number[];
 }
 
 /** BatchNormalization's private fields that its training-mode update writes (tfjs-layers). */
@@ -85,6 +94,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
   const graphOptions: TrainingGraphOptions = { nchwcBlock: await nchwcBlockSize(), ...o.graph };
   // One session per (batch size, with gradients?).
   const sessions = new Map<string, Promise<Session>>();
+  const trainable = o.trainModel.trainableWeights;
   const session = (batch: number, gradients: boolean): Promise<Session> => {
     const key = `${batch}:${gradients}`;
     let s = sessions.get(key);
@@ -92,7 +102,12 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
       s = (async () => {
         const graph = buildTrainingGraph(o.trainModel, batch, { ...graphOptions, gradients });
         const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false });
-        return { graph, runner };
+        const parameterIndex = graph.trainables.map((t) => {
+          const i = trainable.indexOf(t.variable);
+          if (i < 0) throw new OnnxTrainingError(`the training graph feeds ${t.variable.name}, which is not a trainable weight of ${o.trainModel.name}`);
+          return i;
+        });
+        return { graph, runner, parameterIndex };
       })();
       sessions.set(key, s);
       s.catch(() => sessions.delete(key)); // a failed build is not cached (the caller sees the error)
@@ -100,10 +115,13 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     return s;
   };
 
-  /** Run `batch` through the graph; updates the BN moving statistics; returns the outputs and the weights fed. */
-  const run = async (batch: Batch, randomKey: string, withGradients: boolean) => {
+  /**
+   * Run `batch` through the graph; updates the BN moving statistics; returns the outputs and the
+   * weights fed: `host`'s (in trainableWeights order) where given, else the tfjs variables'.
+   */
+  const run = async (batch: Batch, randomKey: string, withGradients: boolean, host?: readonly HostParameter[]) => {
     const n = batch.xs.shape[0];
-    const { graph, runner } = await session(n, withGradients);
+    const { graph, runner, parameterIndex } = await session(n, withGradients);
     const inputs = [await o.inputsFor(batch.xs)].flat();
     if (inputs.length !== graph.modelInputs.length) {
       throw new OnnxTrainingError(`the model takes ${graph.modelInputs.length} input(s), inputsFor gave ${inputs.length}`);
@@ -112,14 +130,30 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     for (const [i, io] of graph.modelInputs.entries()) feeds[io.name] = { data: (await inputs[i]!.data()) as Float32Array, dims: io.dims };
     tf.dispose(inputs.filter((t) => t !== batch.xs));
     feeds[graph.labels] = { data: (await batch.ys.data()) as Float32Array, dims: batch.ys.shape };
-    const weights = graph.trainables.map((t) => t.variable.read().dataSync() as Float32Array);
+    const weights = host ? parameterIndex.map((i) => host[i]!.value) : graph.trainables.map((t) => t.variable.read().dataSync() as Float32Array);
     graph.trainables.forEach((t, i) => (feeds[t.input] = { data: weights[i]!, dims: t.variable.shape as number[] }));
     const random = seedrandom(`${randomKey}:dropout`);
     for (const m of graph.dropoutMasks) feeds[m.input] = { data: dropoutMask(m.dims.reduce((a, b) => a * b, 1), m.rate, random), dims: m.dims };
 
     const out = await runner.runFeeds(feeds);
     updateMovingStatistics(graph, out);
-    return { graph, out, weights, labels: feeds[graph.labels]!.data, n };
+    return { graph, parameterIndex, out, weights, labels: feeds[graph.labels]!.data, n };
+  };
+
+  /** Correct predictions: the argmax of the graph's probabilities against the one-hot labels'. */
+  const countCorrect = (probs: { data: Float32Array; dims: readonly number[] }, labels: Float32Array, n: number): number => {
+    const classes = probs.dims[1]!;
+    let correct = 0;
+    for (let b = 0; b < n; b++) {
+      let p = 0;
+      let y = 0;
+      for (let k = 1; k < classes; k++) {
+        if (probs.data[b * classes + k]! > probs.data[b * classes + p]!) p = k;
+        if (labels[b * classes + k]! > labels[b * classes + y]!) y = k;
+      }
+      if (p === y) correct++;
+    }
+    return correct;
   };
 
   const gradients: GradientFn = async (batch, randomKey) => {
@@ -134,23 +168,46 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
       grads[name] = tf.tensor(g, t.variable.shape as number[], 'float32');
     });
 
-    const probs = out[graph.probs]!;
-    const classes = probs.dims[1]!;
-    let correct = 0;
-    for (let b = 0; b < n; b++) {
-      let p = 0;
-      let y = 0;
-      for (let k = 1; k < classes; k++) {
-        if (probs.data[b * classes + k]! > probs.data[b * classes + p]!) p = k;
-        if (labels[b * classes + k]! > labels[b * classes + y]!) y = k;
+    return { loss, correct: countCorrect(out[graph.probs]!, labels, n), grads };
+  };
+
+  // The host step's state: the weights (trainableWeights order) and the optimizer, set by pull().
+  let host: { params: HostParameter[]; optimizer: HostOptimizer } | undefined;
+  const hostStep: HostStep = {
+    pull: async (optimizer) => {
+      const params = trainable.map((w) => {
+        const name = (w as unknown as { val: tf.Variable }).val.name;
+        // A copy: the cpu backend's dataSync is the tensor's own storage.
+        return { name, value: Float32Array.from(w.read().dataSync() as Float32Array), shape: w.shape as number[], decayed: isDecayed(name) };
+      });
+      const hostOptimizer = HostOptimizer.like(optimizer);
+      await hostOptimizer.load(optimizer, params);
+      host = { params, optimizer: hostOptimizer };
+    },
+    push: async (optimizer) => {
+      if (!host) throw new OnnxTrainingError('hostStep.push before pull');
+      for (const [i, w] of trainable.entries()) {
+        const p = host.params[i]!;
+        tf.tidy(() => {
+          w.write(tf.tensor(p.value, p.shape.slice(), 'float32'));
+        });
       }
-      if (p === y) correct++;
-    }
-    return { loss, correct, grads };
+      await host.optimizer.store(optimizer, host.params);
+    },
+    step: async (batch, randomKey, lr) => {
+      if (!host) throw new OnnxTrainingError('hostStep.step before pull');
+      const { graph, parameterIndex, out, labels, n } = await run(batch, randomKey, true, host.params);
+      // A weight the graph does not reach has no gradient and, as in tfjs' optimizers, no update.
+      const grads: Array<Float32Array | undefined> = new Array(host.params.length);
+      graph.trainables.forEach((t, k) => (grads[parameterIndex[k]!] = out[t.gradient]!.data));
+      const penalty = host.optimizer.apply(host.params, grads, lr, o.l2);
+      return { loss: out[graph.loss]!.data[0]! + penalty, correct: countCorrect(out[graph.probs]!, labels, n) };
+    },
   };
 
   return {
     gradients,
+    hostStep,
     batchStatistics: async (batch, randomKey) => {
       await run(batch, randomKey, false);
     },

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { Batch, GradientFn, InputsFn } from '../loop.ts';
+import type { Batch, GradientFn, HostStep, InputsFn } from '../loop.ts';
 import { updateRunInfo } from '../runDir.ts';
 import { ParallelTrainingError } from './errors.ts';
 import type { ReplicaKind } from './protocol.ts';
@@ -57,6 +57,8 @@ export function resolveWorkerCount(requested: number | undefined, backend: strin
 export interface RunGradients {
   /** Pass to trainLoop's `gradients`; undefined = in-thread (1 worker). */
   gradients?: GradientFn;
+  /** Pass to trainLoop's `hostStep` (the onnx engine: the update on host arrays, src/train/hostOptimizer.ts). */
+  hostStep?: HostStep;
   workers: number;
   /** Where the training step runs. */
   engine: 'onnx' | 'tfjs';
@@ -111,7 +113,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
   o.log(`training step: onnxruntime-node, ${threads} thread(s), graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return { workers: 1, engine: 'onnx', gradients: onnx.gradients, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
+  return { workers: 1, engine: 'onnx', hostStep: onnx.hostStep, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
 }
 
 /** Folder inside the run directory holding the workers' copy of the model while the run lasts. */

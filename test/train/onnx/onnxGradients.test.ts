@@ -13,6 +13,7 @@ import { initEngine } from '../../../src/engine/index.ts';
 import { onnxAvailable } from '../../../src/engine/onnxBackbone.ts';
 import { localGradients, type Batch, type InputsFn } from '../../../src/train/loop.ts';
 import { recomputeBatchNormStatistics } from '../../../src/train/preciseBatchNorm.ts';
+import { setOptimizerLearningRate } from '../../../src/train/schedule.ts';
 import { createOnnxGradients } from '../../../src/train/onnx/onnxGradients.ts';
 import { buildTrainingGraph, type TrainingGraphOptions } from '../../../src/train/onnx/trainingGraph.ts';
 import { nchwcBlockSize } from '../../../src/train/onnx/nchwcBlock.ts';
@@ -350,6 +351,77 @@ test('precise BatchNorm on onnxruntime (forward-only graph) recomputes the same 
     const noGradients = buildTrainingGraph(model, 4, { gradients: false });
     assert.ok(noGradients.trainables.every((x) => x.gradient === ''));
     assert.ok(!noGradients.graph.nodes.some((n) => n.name.startsWith('grad/')));
+  } finally {
+    await onnx.close();
+    tf.dispose(start);
+  }
+});
+
+test('the host step (update on host arrays) trains as the onnx gradients with tfjs\' optimizer do, and push / pull hand the state over', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  // (No conv bias before BN: its gradient is float noise, which Adam would scale up to full steps.)
+  const model = tinyModel([7, 7, 3], [
+    tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, ...init(1) }),
+    tf.layers.batchNormalization({}),
+    tf.layers.reLU(),
+    tf.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+  ]);
+  const batches = [batchOf([7, 7, 3], 6, 21), batchOf([7, 7, 3], 6, 22), batchOf([7, 7, 3], 4, 23)]; // the last one smaller: a second session
+  const lrs = [0.1, 0.05, 0.02];
+  const l2 = 1e-3;
+  const start = snapshot(model);
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2, threads: 2 });
+  const weights = () => model.weights.map((w) => w.read().dataSync().slice() as Float32Array);
+  try {
+    for (const kind of ['sgd', 'adam'] as const) {
+      restore(model, start);
+      const reference: tf.Optimizer = kind === 'sgd' ? tf.train.momentum(0.1, 0.9) : tf.train.adam(0.1);
+      const losses: number[] = [];
+      for (const [s, batch] of batches.entries()) {
+        setOptimizerLearningRate(reference, lrs[s]!);
+        const g = await onnx.gradients(batch, `k${s}`);
+        reference.applyGradients(g.grads);
+        tf.dispose(Object.values(g.grads));
+        losses.push(g.loss);
+      }
+      const expected = weights();
+      const expectedSlots = (await reference.getWeights()).map((n) => n.tensor.dataSync().slice());
+
+      restore(model, start);
+      const optimizer: tf.Optimizer = kind === 'sgd' ? tf.train.momentum(0.1, 0.9) : tf.train.adam(0.1);
+      await onnx.hostStep.pull(optimizer);
+      const before = weights();
+      for (const [s, batch] of batches.entries()) {
+        const r = await onnx.hostStep.step(batch, `k${s}`, lrs[s]!);
+        assert.ok(Math.abs(r.loss - losses[s]!) <= 1e-4 * Math.max(1, losses[s]!), `${kind} step ${s + 1}: loss ${r.loss} vs ${losses[s]}`);
+      }
+      // Until push, the tfjs model keeps its trainable weights (the BN moving statistics are updated as ever).
+      model.weights.forEach((w, i) => {
+        if (!/moving/.test(w.name)) assert.deepEqual(w.read().dataSync(), before[i], `${w.name} changed before push`);
+      });
+      await onnx.hostStep.push(optimizer);
+      const got = weights();
+      model.weights.forEach((w, i) => {
+        if (!/moving/.test(w.name)) assert.notDeepEqual(got[i], before[i], `${w.name} did not train`);
+        for (let k = 0; k < got[i]!.length; k++) {
+          assert.ok(Math.abs(got[i]![k]! - expected[i]![k]!) <= 1e-4 * Math.max(1, Math.abs(expected[i]![k]!)), `${kind}: ${w.name}[${k}] ${got[i]![k]} vs ${expected[i]![k]}`);
+        }
+      });
+      const slots = await optimizer.getWeights();
+      assert.equal(slots.length, expectedSlots.length);
+      slots.forEach((n, i) => {
+        const v = n.tensor.dataSync();
+        for (let k = 0; k < v.length; k++) assert.ok(Math.abs(v[k]! - expectedSlots[i]![k]!) <= 1e-4 * Math.max(1, Math.abs(expectedSlots[i]![k]!)), `${kind}: slot ${n.name}[${k}]`);
+      });
+      // pull after push: the host resumes from the tfjs state (as after a checkpoint restore) and the next step agrees.
+      await onnx.hostStep.pull(optimizer);
+      const again = await onnx.hostStep.step(batches[0]!, 'k9', 0.01);
+      setOptimizerLearningRate(reference, 0.01);
+      const g = await onnx.gradients(batches[0]!, 'k9');
+      assert.ok(Math.abs(again.loss - g.loss) <= 1e-4 * Math.max(1, g.loss));
+      tf.dispose(Object.values(g.grads));
+      for (const o of [reference, optimizer]) o.dispose();
+    }
   } finally {
     await onnx.close();
     tf.dispose(start);
