@@ -2,7 +2,9 @@
  * Data-parallel training (src/train/parallel/): ms per FDFtNet fine-tuning step — Xception
  * backbone frozen (backbone.predict on every image), M=3, N=4, 64x64 — at batch 32 and 128,
  * computed on this thread (1 worker = `localGradients`, what `--workers 1` does) and by a pool of
- * W worker threads, each with its own wasm engine. A step = gradients + one SGD-momentum update.
+ * W worker threads, each with its own wasm engine. A step = gradients + one SGD-momentum update:
+ * tfjs' optimizer for the tfjs executors; on the weights' host arrays (src/train/hostOptimizer.ts)
+ * for the onnxruntime training graph, as `fdft train` / `fdft pretrain` run each.
  *
  * Reference (issue 3 / 9): the identical network in PyTorch 1.13 CPU on the same 2-core machine:
  * batch 32 615 ms/step, batch 128 3.08 s/step.
@@ -186,7 +188,9 @@ export default async function bench(): Promise<void> {
       ? 'Xception classifier, every weight trained (fdft pretrain)'
       : `FDFtNet Xception (fresh weights, frozen) ${useFtt ? 'M=3' : 'without FTT'} N=4 (fdft train${useFtt ? '' : ' --no-ftt'}); frozen backbone on ${backboneEngine === 'onnx' ? `onnxruntime (${onnxThreadsText}) on the main thread` : 'tfjs in each thread'}`;
   console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
-  console.log(`median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread`);
+  console.log(
+    `median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread (${trainOnOnnx ? "on the weights' host arrays" : "tfjs' optimizer"})`,
+  );
   console.log(`load average at start: ${load()} on ${os.cpus().length} cores (os.availableParallelism() = ${os.availableParallelism()})\n`);
 
   // finetune: FDFtNet heads on the frozen backbone (`fdft train`); pretrain: the whole Xception

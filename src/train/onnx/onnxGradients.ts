@@ -1,10 +1,15 @@
 /**
- * A GradientFn (src/train/loop.ts) that computes a step's loss and gradients on onnxruntime-node:
- * the model's training graph (trainingGraph.ts) runs with native, multi-threaded kernels, and the
- * tfjs model stays the source of truth — its weights are fed in every step, the gradients come
- * back as tfjs tensors for the run's optimizer, and the BatchNormalization moving statistics are
- * updated from the batch statistics the graph returns, exactly as tfjs' layer updates them. So
- * checkpoints, the optimizer state, resume and every other part of the loop are unchanged.
+ * The training step on onnxruntime-node: the model's training graph (trainingGraph.ts) runs with
+ * native, multi-threaded kernels. Two forms:
+ * - `hostStep` (what `fdft train` / `fdft pretrain` use, trainLoop's HostStep): the trainable
+ *   weights live in host Float32Arrays between steps, are fed to the graph from there, and the
+ *   gradients go straight into the run's optimizer rules on those arrays (src/train/hostOptimizer.ts).
+ *   The tfjs model and optimizer are written once per epoch (`push`), before validation and the
+ *   checkpoint, and read back after a resume (`pull`), so checkpoints and resume are unchanged.
+ * - `gradients` (a GradientFn): the tfjs model's weights fed in every step, the gradients returned
+ *   as tfjs tensors for a tfjs optimizer (the reference the tests compare hostStep with).
+ * Both update the BatchNormalization moving statistics in the tfjs model every step from the batch
+ * statistics the graph returns, exactly as tfjs' layer updates them.
  *
  * What differs from the tfjs path: floating-point summation order (onnxruntime's kernels), and the
  * dropout masks (drawn here from the step's seeded key, not by tf.dropout): results agree to float
