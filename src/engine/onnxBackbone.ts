@@ -152,14 +152,20 @@ export class OnnxRunner {
   }
 
   /**
-   * `backbone.predict(xs)` through onnxruntime: a float32 tensor in (NHWC images), a tfjs tensor out
-   * (the caller disposes it). Uses the tfjs module the caller uses, so the result lives on its backend.
+   * `model.predict(inputs)` through onnxruntime: float32 tensors in (NHWC images; several for a
+   * model with several inputs, in its input order), its first output as a tfjs tensor (the caller
+   * disposes it). Uses the tfjs module the caller uses, so the result lives on its backend.
    */
-  async predictTensor(xs: tf.Tensor, tfjs?: typeof tf): Promise<tf.Tensor> {
-    if (xs.dtype !== 'float32') throw new OnnxRunError(`predictTensor needs a float32 tensor, got ${xs.dtype}`);
+  async predictTensor(inputs: tf.Tensor | readonly tf.Tensor[], tfjs?: typeof tf): Promise<tf.Tensor> {
+    const list = Array.isArray(inputs) ? (inputs as readonly tf.Tensor[]) : [inputs as tf.Tensor];
+    if (list.length !== this.inputNames.length) throw new OnnxRunError(`the model takes ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${list.length}`);
+    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+    for (const [i, x] of list.entries()) {
+      if (x.dtype !== 'float32') throw new OnnxRunError(`predictTensor needs float32 tensors, input ${i} is ${x.dtype}`);
+      feeds[this.inputNames[i]!] = { data: (await x.data()) as Float32Array, dims: x.shape };
+    }
     const t = tfjs ?? ((await import('@tensorflow/tfjs')) as typeof tf);
-    const data = (await xs.data()) as Float32Array;
-    const y = await this.run(data, xs.shape);
+    const y = (await this.runFeeds(feeds))[this.outputNames[0]!]!;
     return t.tensor(y.data, y.dims, 'float32');
   }
 

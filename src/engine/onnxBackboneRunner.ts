@@ -20,8 +20,12 @@ export interface BackboneRunner {
   engine: 'onnx' | 'tfjs';
   /** Why it was chosen (log it once). */
   reason: string;
-  /** `model.predict(xs)` (inference mode), on the chosen engine. The caller disposes the result. */
-  predict(xs: tf.Tensor): Promise<tf.Tensor>;
+  /**
+   * `model.predict(inputs)` (inference mode), on the chosen engine: an image batch, or one tensor
+   * per input of a model with several (e.g. FDFtNet's heads: image and feature map). The caller
+   * disposes the result.
+   */
+  predict(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor>;
   /** Free the onnxruntime session (the tfjs model is the caller's and is left alone). */
   dispose(): Promise<void>;
 }

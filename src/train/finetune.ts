@@ -17,6 +17,8 @@ import { createBackboneRunner, type BackboneRunner } from '../engine/onnxBackbon
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 import { type SnapshotPredictor, snapshotPredictor } from './snapshotPredictor.ts';
+import { featureMapCache } from './featureMapCache.ts';
+import { scoreHeadsOnCachedMaps } from './headsScoring.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
 export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersModel> {
@@ -34,6 +36,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
   let opened: TrainingData | undefined;
   let backboneRunner: BackboneRunner | undefined;
   let predictor: SnapshotPredictor | undefined;
+  let headsPredictor: SnapshotPredictor | undefined;
   try {
     // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
     const data = (opened = await openRunTrainingData(run.dir, config, 'finetune', opts));
@@ -58,9 +61,14 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // On onnxruntime the next batch's feature maps are computed while this step trains the heads.
     const prefetch = runner.engine === 'onnx' ? prefetchFeatureMaps((xs) => runner.predict(xs)) : undefined;
     const featureMaps = prefetch ? prefetch.featureMaps : (xs: tf.Tensor4D) => runner.predict(xs);
-    const inputsFor = async (xs: tf.Tensor4D) => [xs, await featureMaps(xs)];
-    // Validation and test scoring: the whole FDFtNet on onnxruntime (--engine), re-exported with the
-    // heads' weights of the moment; on tfjs, net.model.predict.
+    // Validation and precise-BN images are not augmented: their feature maps are computed once and kept.
+    const cache = featureMapCache((xs) => runner.predict(xs));
+    const inputsFor = async (xs: tf.Tensor4D) => [xs, await (cache.take(xs) ?? featureMaps(xs))];
+    // Validation after each epoch: the heads alone on onnxruntime (--engine), re-exported with their
+    // weights of the moment, on the cached feature maps; on tfjs, net.head.predict.
+    const heads = (headsPredictor = snapshotPredictor(net.head, opts.engine ?? 'auto'));
+    const scoreValidation = heads.fresh(async () => scoreHeadsOnCachedMaps((inputs) => heads.run(inputs), cache, await data.set('val'), config.batch));
+    // Test scoring, once at the end: the whole FDFtNet on onnxruntime (--engine); on tfjs, net.model.predict.
     const scorer = (predictor = snapshotPredictor(net.model, opts.engine ?? 'auto'));
     const predict = scorer.predict;
     // The heads' step on onnxruntime (--train-engine, src/train/onnx/), or on tfjs with --workers > 1
@@ -79,7 +87,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       artefact: net.model,
       inputsFor,
       ...loopData,
-      validation: { score: scorer.fresh(loopData.validation.score) },
+      validation: { score: scoreValidation },
+      preciseBn: loopData.preciseBn && cache.batches(loopData.preciseBn, data.train),
       batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
@@ -92,6 +101,11 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     }).finally(() => parallel.close());
     if (result.interrupted) return await finishRun(run, result, undefined, opts);
     await data.complete(); // dataset summary with the decoded counts, beside the run
+    if (cache.computed() > 0) {
+      opts.reporter.log(
+        `validation and precise BN: the heads on ${heads.describe()}, on feature maps computed once (${cache.computed()} backbone batches, ${(cache.bytes() / 1024 ** 2).toFixed(1)} MiB kept)`,
+      );
+    }
     await loadBestWeights(run.dir, net.model);
     await scorer.refresh();
     opts.reporter.log(`scoring: ${scorer.describe()}`);
@@ -107,5 +121,6 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     await opened?.close(); // decoding still running after an interrupt or a failure
     await backboneRunner?.dispose();
     await predictor?.dispose();
+    await headsPredictor?.dispose();
   }
 }

@@ -5,8 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.ts';
 
-/** image batch (float32 in [0,1], [B,S,S,3]) → softmax probabilities [B,2] (may be async: onnxruntime). */
-export type PredictFn = (xs: tf.Tensor4D) => tf.Tensor2D | Promise<tf.Tensor2D>;
+/**
+ * image batch (float32 in [0,1], [B,S,S,3]) → softmax probabilities [B,2] (may be async:
+ * onnxruntime). `scoreImageSet` also says which images of the set the batch holds, [start, end),
+ * for predictors that keep something per image (cached frozen feature maps, featureMapCache.ts).
+ */
+export type PredictFn = (xs: tf.Tensor4D, images?: { start: number; end: number }) => tf.Tensor2D | Promise<tf.Tensor2D>;
 
 export interface ScoredSet {
   /** P(fake) per image. */
@@ -33,7 +37,7 @@ export async function scoreImageSet(predict: PredictFn, set: ImageSet, batch = 1
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
     const xs = imagesToTensor(set, start, end);
-    const probs = await predict(xs);
+    const probs = await predict(xs, { start, end });
     const p = (await probs.data()) as Float32Array;
     tf.dispose([xs, probs]);
     for (let i = 0; i < end - start; i++) {

@@ -17,7 +17,10 @@ export interface SnapshotPredictor {
   refresh(): Promise<void>;
   /** `score` preceded by a refresh, e.g. trainLoop's validation: the weights changed since the last epoch. */
   fresh<T>(score: () => Promise<T>): () => Promise<T>;
+  /** The model on an image batch (a single-input model). */
   predict: PredictFn;
+  /** The model on its inputs (one tensor per input: e.g. FDFtNet's heads on image and feature map). */
+  run(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor>;
   /** 'onnx' or 'tfjs', and why (log once). */
   describe(): string;
   dispose(): Promise<void>;
@@ -38,6 +41,10 @@ export function snapshotPredictor(model: tf.LayersModel, engine: BackboneEngine 
     predict: async (xs) => {
       if (!runner) throw new Error('internal: SnapshotPredictor.predict before refresh()');
       return (await runner.predict(xs)) as tf.Tensor2D;
+    },
+    run: async (inputs) => {
+      if (!runner) throw new Error('internal: SnapshotPredictor.run before refresh()');
+      return runner.predict(inputs);
     },
     describe: () => (runner ? `${runner.engine} (${runner.reason})` : 'not refreshed yet'),
     async dispose() {
