@@ -428,6 +428,33 @@ test('the host step (update on host arrays) trains as the onnx gradients with tf
   }
 });
 
+test('the host step leaves the tfjs tensor count flat over 30 steps (issue 9), push included', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const model = tinyModel([6, 6, 3], [
+    tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, ...init(1) }),
+    tf.layers.batchNormalization({}),
+    tf.layers.reLU(),
+  ]);
+  const batch = batchOf([6, 6, 3], 4, 31);
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 1e-3, threads: 1 });
+  const optimizer = tf.train.momentum(0.05, 0.9);
+  try {
+    await onnx.hostStep.pull(optimizer);
+    const counts: number[] = [];
+    for (let s = 0; s < 30; s++) {
+      await onnx.hostStep.step(batch, `k${s}`, 0.05);
+      if (s % 10 === 9) {
+        await onnx.hostStep.push(optimizer); // as trainLoop does after each epoch
+        counts.push(tf.memory().numTensors);
+      }
+    }
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]], `tf.memory().numTensors after 10, 20, 30 steps: ${counts.join(', ')}`);
+  } finally {
+    optimizer.dispose();
+    await onnx.close();
+  }
+});
+
 test('L2 is added to the loss and to the kernels’ gradients only', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const model = tinyModel([6, 6, 2], [tf.layers.conv2d({ filters: 3, kernelSize: 3, ...init(1) })]);
