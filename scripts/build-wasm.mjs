@@ -25,6 +25,12 @@ const KERNELS = [
       { constant: 'FUSED_ATTENTION_RELAXED_WASM_BASE64', flags: ['--enable', 'relaxed-simd'] },
     ],
   },
+  {
+    // The host optimizer's updates (src/train/hostOptimizer.ts) on its own memory, not tfjs'.
+    source: 'src/train/assembly/hostUpdate.ts',
+    output: 'src/train/hostUpdateBinary.ts',
+    variants: [{ constant: 'HOST_UPDATE_WASM_BASE64', flags: [] }],
+  },
 ];
 const FLAGS = ['-O3', '--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '--enable', 'bulk-memory', '--noExportMemory'];
 

@@ -13,6 +13,7 @@
  * `store`, under tfjs' slot names, so checkpoints keep one format and a run may resume on either.
  */
 import * as tf from '@tensorflow/tfjs';
+import { HOST_UPDATE_WASM_BASE64 } from './hostUpdateBinary.ts';
 
 export class HostOptimizerError extends Error {
   override name = 'HostOptimizerError';
@@ -42,11 +43,65 @@ interface OptimizerConfig {
   epsilon?: number;
 }
 
+/** The exports of src/train/assembly/hostUpdate.ts (byte addresses into its memory). */
+interface HostUpdateKernels {
+  momentum(w: number, g: number, acc: number, n: number, m: number, negLr: number, twiceL2: number): number;
+  adam(w: number, g: number, m1: number, m2: number, n: number, beta1: number, beta2: number, k1: number, k2: number, scale: number, invSqrtC2: number, eps: number, twiceL2: number): number;
+}
+
+let hostUpdateModule: WebAssembly.Module | null | undefined;
+
+/**
+ * One WebAssembly.Memory holding every parameter's weights and slots and one gradient buffer, with
+ * the SIMD update kernels on it; or undefined where this runtime has no wasm SIMD or the arrays
+ * would not fit in wasm32's 4 GiB. Sized once: the memory never grows, so its views stay valid.
+ */
+class WasmArena {
+  private next = 0;
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly kernels: HostUpdateKernels,
+  ) {}
+
+  static create(floats: number): WasmArena | undefined {
+    const pages = Math.ceil((floats * 4 + 64) / 65536);
+    if (pages > 65535) return undefined;
+    if (hostUpdateModule === undefined) {
+      try {
+        hostUpdateModule = new WebAssembly.Module(Uint8Array.from(atob(HOST_UPDATE_WASM_BASE64), (ch) => ch.charCodeAt(0)));
+      } catch {
+        hostUpdateModule = null; // no wasm SIMD here: the JS loops below
+      }
+    }
+    if (!hostUpdateModule) return undefined;
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      const kernels = new WebAssembly.Instance(hostUpdateModule, { env: { memory } }).exports as unknown as HostUpdateKernels;
+      return new WasmArena(memory, kernels);
+    } catch {
+      return undefined; // e.g. the memory cannot be reserved
+    }
+  }
+
+  /** `n` zeroed floats (16-byte aligned for the SIMD loads). */
+  take(n: number): Float32Array {
+    const view = new Float32Array(this.memory.buffer, this.next, n);
+    this.next += Math.ceil((n * 4) / 16) * 16;
+    return view;
+  }
+
+  holds(a: Float32Array): boolean {
+    return a.buffer === this.memory.buffer;
+  }
+}
+
 export class HostOptimizer {
   /** Optimisation steps taken (tfjs' `iterations`). */
   iterations = 0;
-  /** Per parameter, its slot arrays in SLOT_SUFFIXES order (created at the first step or by `load`). */
+  /** Per parameter, its slot arrays in SLOT_SUFFIXES order (created at the first step, by `allocate` or by `load`). */
   private slots: Float32Array[][] = [];
+  /** Set by `allocate`: the parameters' storage where the SIMD update runs, and its gradient buffer. */
+  private arena?: { wasm: WasmArena; gradient: Float32Array };
 
   private constructor(
     readonly kind: Kind,
@@ -63,6 +118,28 @@ export class HostOptimizer {
     }
     if (kind === 'Adam') return new HostOptimizer('Adam', { momentum: 0, beta1: c.beta1!, beta2: c.beta2!, epsilon: c.epsilon! });
     throw new HostOptimizerError(`optimizer ${kind} has no host update (use sgd or adam)`);
+  }
+
+  /**
+   * Storage for parameters of `sizes` weights: views of one wasm memory where the update runs in
+   * SIMD (src/train/assembly/hostUpdate.ts), which also holds their slots; plain arrays where wasm
+   * SIMD is missing. Use the returned arrays as the HostParameters' `value`s. Call once, first.
+   */
+  allocate(sizes: readonly number[]): Float32Array[] {
+    if (this.slots.length > 0 || this.arena) throw new HostOptimizerError('allocate must come before any step or load');
+    const slotCount = SLOT_SUFFIXES[this.kind].length;
+    const largest = Math.max(0, ...sizes);
+    const wasm = WasmArena.create(sizes.reduce((a, n) => a + (1 + slotCount) * (n + 4), largest + 4));
+    if (!wasm) return sizes.map((n) => new Float32Array(n));
+    const values = sizes.map((n) => wasm.take(n));
+    this.slots = sizes.map((n) => Array.from({ length: slotCount }, () => wasm.take(n)));
+    this.arena = { wasm, gradient: wasm.take(largest) };
+    return values;
+  }
+
+  /** Whether `allocate` gave wasm storage (the SIMD update), for logs and tests. */
+  get simd(): boolean {
+    return this.arena !== undefined;
   }
 
   /**
@@ -96,10 +173,23 @@ export class HostOptimizer {
       if (g.length !== p.value.length) throw new HostOptimizerError(`gradient of ${p.name}: ${g.length} values for ${p.value.length} weights`);
       const slots = (this.slots[i] ??= suffixes.map(() => new Float32Array(p.value.length)));
       const twiceL2 = p.decayed ? 2 * l2 : 0;
-      const squares =
-        this.kind === 'Momentum'
-          ? momentumUpdate(p.value, g, slots[0]!, momentum, -lr, twiceL2)
-          : adamUpdate(p.value, g, slots[0]!, slots[1]!, beta1, beta2, correction1, correction2, epsilon, -lr, twiceL2);
+      const arena = this.arena;
+      let squares: number;
+      if (arena && arena.wasm.holds(p.value) && slots.every((x) => arena.wasm.holds(x))) {
+        // The SIMD kernels, on the arena: the gradient is copied in (onnxruntime hands out its own buffers).
+        const k = arena.wasm.kernels;
+        const gradient = arena.gradient.subarray(0, g.length);
+        gradient.set(g);
+        squares =
+          this.kind === 'Momentum'
+            ? k.momentum(p.value.byteOffset, gradient.byteOffset, slots[0]!.byteOffset, g.length, momentum, -lr, twiceL2)
+            : k.adam(p.value.byteOffset, gradient.byteOffset, slots[0]!.byteOffset, slots[1]!.byteOffset, g.length, beta1, beta2, 1 - beta1, 1 - beta2, -lr / correction1, 1 / Math.sqrt(correction2), epsilon, twiceL2);
+      } else {
+        squares =
+          this.kind === 'Momentum'
+            ? momentumUpdate(p.value, g, slots[0]!, momentum, -lr, twiceL2)
+            : adamUpdate(p.value, g, slots[0]!, slots[1]!, beta1, beta2, correction1, correction2, epsilon, -lr, twiceL2);
+      }
       if (p.decayed) penalty += l2 * squares;
     }
     this.iterations++;
@@ -119,13 +209,16 @@ export class HostOptimizer {
       this.iterations = (await iter.tensor.data())[0]!;
       const byName = new Map<string, tf.Tensor>(slots.map((s) => [s.name, s.tensor]));
       const suffixes = SLOT_SUFFIXES[this.kind];
-      this.slots = params.map((p) =>
-        suffixes.map((s) => {
+      // Into the slot arrays `allocate` made (the wasm arena), else new ones.
+      this.slots = params.map((p, i) =>
+        suffixes.map((s, k) => {
+          const into = this.slots[i]?.[k]?.length === p.value.length ? this.slots[i]![k]! : new Float32Array(p.value.length);
           const t = byName.get(`${p.name}/${s}`);
-          if (!t) return new Float32Array(p.value.length);
+          if (!t) return into.fill(0);
           if (t.size !== p.value.length) throw new HostOptimizerError(`slot ${p.name}/${s} holds ${t.size} values for ${p.value.length} weights`);
           byName.delete(`${p.name}/${s}`);
-          return Float32Array.from(t.dataSync() as Float32Array);
+          into.set(t.dataSync() as Float32Array);
+          return into;
         }),
       );
       if (byName.size > 0) throw new HostOptimizerError(`optimizer slots for weights this model does not train: ${[...byName.keys()].slice(0, 3).join(', ')}`);

@@ -1,6 +1,7 @@
 /**
  * The host optimizer (src/train/hostOptimizer.ts) against tfjs' own optimizers: the same weights
- * after several steps with changing learning rates and L2 on the kernels (momentum SGD and Adam);
+ * after several steps with changing learning rates and L2 on the kernels (momentum SGD and Adam),
+ * with its JS loops and with its wasm SIMD kernels (src/train/assembly/hostUpdate.ts);
  * its state moves into a tfjs optimizer and back so that either continues the other's run
  * exactly; unsupported optimizers and mismatched slots are named errors.
  */
@@ -72,13 +73,25 @@ function assertClose(actual: Float32Array, expected: Float32Array, tol: number, 
   }
 }
 
+/** Move `params`' values into `host.allocate`'s storage (the wasm SIMD arena); asserts it is wasm. */
+function intoArena(host: HostOptimizer, params: HostParameter[]): void {
+  const storage = host.allocate(params.map((p) => p.value.length));
+  assert.ok(host.simd, 'this Node has wasm SIMD: the arena must be wasm');
+  params.forEach((p, i) => {
+    storage[i]!.set(p.value);
+    p.value = storage[i]!;
+  });
+}
+
 for (const optimizerName of ['sgd', 'adam'] as const) {
   const config = optimizerConfig(optimizerName, LRS[0]!);
 
-  test(`${optimizerName}: the host update gives tfjs' weights and L2 penalty over ${LRS.length} steps`, () => {
+  for (const storage of ['JS loops', 'wasm SIMD'] as const)
+  test(`${optimizerName} (${storage}): the host update gives tfjs' weights and L2 penalty over ${LRS.length} steps`, () => {
     const { vars, params } = parameters();
     const optimizer = createOptimizer(config);
     const host = HostOptimizer.like(optimizer);
+    if (storage === 'wasm SIMD') intoArena(host, params);
     LRS.forEach((lr, step) => {
       const grads = gradientsAt(step, params);
       const expectedPenalty = tfjsStep(optimizer, vars, grads, lr);
@@ -91,10 +104,11 @@ for (const optimizerName of ['sgd', 'adam'] as const) {
     tf.dispose(vars);
   });
 
-  test(`${optimizerName}: state moves between the host and tfjs optimizers, and either continues the other's run`, async () => {
+  test(`${optimizerName}: state moves between the host (wasm SIMD) and tfjs optimizers, and either continues the other's run`, async () => {
     // Host for two steps → store → tfjs continues; versus the host continuing.
     const { vars, params } = parameters();
     const host = HostOptimizer.like(createOptimizer(config));
+    intoArena(host, params);
     for (let s = 0; s < 2; s++) host.apply(params, gradientsAt(s, params), LRS[s]!, L2);
     const tfjsOptimizer = createOptimizer(config);
     vars.forEach((v, i) => v.assign(tf.tensor(params[i]!.value, v.shape)));
@@ -119,6 +133,7 @@ for (const optimizerName of ['sgd', 'adam'] as const) {
     for (let s = 0; s < 2; s++) tfjsStep(tfjsFirst, b.vars, gradientsAt(s, b.params), LRS[s]!);
     b.params.forEach((p, i) => p.value.set(b.vars[i]!.dataSync() as Float32Array));
     const loaded = HostOptimizer.like(tfjsFirst);
+    intoArena(loaded, b.params);
     await loaded.load(tfjsFirst, b.params);
     assert.equal(loaded.iterations, 2);
     for (let s = 2; s < 4; s++) {
@@ -150,6 +165,8 @@ test('unsupported optimizers, mismatched counts and slots are named errors', asy
   const host = HostOptimizer.like(sgd);
   assert.throws(() => host.apply(params, [gradientsAt(0, params)[0]!], 0.1, 0), /1 gradients for 2 parameters/);
   assert.throws(() => host.apply(params, [new Float32Array(2), new Float32Array(5)], 0.1, 0), HostOptimizerError);
+  host.apply(params, gradientsAt(0, params), 0.1, 0);
+  assert.throws(() => host.allocate([15, 5]), /allocate must come before/);
   // Slots of another model's weights.
   tfjsStep(sgd, vars, gradientsAt(0, params), 0.1);
   const other = parameters();

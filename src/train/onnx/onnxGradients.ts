@@ -180,12 +180,15 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
   let host: { params: HostParameter[]; optimizer: HostOptimizer } | undefined;
   const hostStep: HostStep = {
     pull: async (optimizer) => {
-      const params = trainable.map((w) => {
-        const name = (w as unknown as { val: tf.Variable }).val.name;
-        // A copy: the cpu backend's dataSync is the tensor's own storage.
-        return { name, value: Float32Array.from(w.read().dataSync() as Float32Array), shape: w.shape as number[], decayed: isDecayed(name) };
-      });
       const hostOptimizer = HostOptimizer.like(optimizer);
+      // The weights go where the optimizer's update runs (a wasm memory, for its SIMD kernels).
+      const storage = hostOptimizer.allocate(trainable.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1)));
+      const params = trainable.map((w, i) => {
+        const name = (w as unknown as { val: tf.Variable }).val.name;
+        const value = storage[i]!;
+        value.set(w.read().dataSync() as Float32Array); // a copy (the cpu backend's dataSync is the tensor's own storage)
+        return { name, value, shape: w.shape as number[], decayed: isDecayed(name) };
+      });
       await hostOptimizer.load(optimizer, params);
       host = { params, optimizer: hostOptimizer };
     },
