@@ -3,12 +3,15 @@
  * held in plain Float32Arrays: the update of the onnxruntime training step (src/train/onnx/), whose
  * weights stay outside tfjs between steps. Why not tfjs' optimizer there: for Xception's 20.8 M
  * weights, copying the weights out of tfjs, the gradients back in and tfjs' single-threaded update
- * cost ~0.27 s of a ~1.5 s step at batch 32 (issue 9); with this, all the step does outside the graph
- * is ~0.19 s, most of it this update's one pass over the arrays (BENCHMARKS.md, "Seventh session").
+ * cost 0.3 s (SGD) to 0.6 s (Adam) of a ~1.5 s step at batch 32 (issue 9). Here the update runs
+ * four weights at a time in a WebAssembly SIMD kernel (src/train/assembly/hostUpdate.ts) on one
+ * memory holding the weights, the slots and a gradient buffer (`allocate`; the graph is fed from
+ * it): 67 ms (SGD) / 85 ms (Adam) per step (BENCHMARKS.md, "Seventh session"). Where wasm SIMD is
+ * missing, the JS loops at the end of this file do the same in 3–6x the time.
  *
- * The update rules are tfjs' own (tfjs-core momentum_optimizer.js / adam_optimizer.js), computed in
- * float64 and stored as float32, so a run agrees with one on tfjs' optimizer to float32 rounding
- * (tfjs rounds after every op; test/train/hostOptimizer.test.ts checks 1e-6). The state (the
+ * The update rules are tfjs' own (tfjs-core momentum_optimizer.js / adam_optimizer.js), in float32
+ * like tfjs (the JS loops: float64, rounded on store), so a run agrees with one on tfjs' optimizer
+ * to float32 rounding (test/train/hostOptimizer.test.ts checks 1e-6, both ways). The state (the
  * slot arrays and the step count) is exchanged with a tfjs optimizer of the same class by `load` /
  * `store`, under tfjs' slot names, so checkpoints keep one format and a run may resume on either.
  */
