@@ -40,7 +40,7 @@ export interface OnnxGradientsOptions {
 }
 
 export interface OnnxGradients {
-  /** Loss and gradients as tfjs tensors, for the run's tfjs optimizer (tests, benches; runs use hostStep). */
+  /** Loss and gradients as tfjs tensors, for a tfjs optimizer: the reference the tests hold hostStep to (runs use hostStep). */
   gradients: GradientFn;
   /**
    * The step with the update applied on host arrays (trainLoop's `hostStep`): the weights are fed
@@ -182,7 +182,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     pull: async (optimizer) => {
       const hostOptimizer = HostOptimizer.like(optimizer);
       // The weights go where the optimizer's update runs (a wasm memory, for its SIMD kernels).
-      const storage = hostOptimizer.allocate(trainable.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1)));
+      const storage = hostOptimizer.allocate(trainable.map((w) => tf.util.sizeFromShape(w.shape as number[])));
       const params = trainable.map((w, i) => {
         const name = (w as unknown as { val: tf.Variable }).val.name;
         const value = storage[i]!;
