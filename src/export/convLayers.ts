@@ -69,8 +69,9 @@ function addChannelBias(a: ConvertArgs, y: string, bias: Weight, base: string): 
 }
 
 /**
- * A 1x1 stride-1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
- * kernel in its tfjs layout [in, out]. Where weights are inputs, onnxruntime's Conv runs one GEMM
+ * A 1x1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
+ * kernel in its tfjs layout [in, out] (a strided one reads a strided Slice of the pixels first:
+ * `subsampledPixels`). Where weights are inputs, onnxruntime's Conv runs one GEMM
  * per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the kernel; one MatMul
  * over the whole batch is several times faster, and its gradient needs no kernel transposes.
  */
@@ -83,16 +84,36 @@ function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | un
   return layout === 'nhwc' ? y : a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
 }
 
-/** Whether a conv is written as `pointwiseMatMul` (training graphs only; inference keeps Conv, which onnxruntime pre-packs). */
+/**
+ * Whether a conv is written as `pointwiseMatMul` (training graphs only; inference keeps Conv, which
+ * onnxruntime pre-packs). Strided 1x1 convs (Xception's residual branches) included: as a Conv
+ * with its kernel an input, the kernel's 4-d transposes and the ConvTranspose of its input
+ * gradient cost ~40 ms per batch-32 step on block13's [728 → 1024] alone, 20x its GEMMs.
+ */
 function asMatMul(a: ConvertArgs, k: Weight, geo: WindowGeometry): boolean {
-  return (
-    a.g.training !== undefined &&
-    k.shape[0] === 1 &&
-    k.shape[1] === 1 &&
-    geo.strides.every((s) => s === 1) &&
-    geo.dilations.every((d) => d === 1) &&
-    geo.pads.every((p) => p === 0)
-  );
+  return a.g.training !== undefined && k.shape[0] === 1 && k.shape[1] === 1 && geo.dilations.every((d) => d === 1) && geo.pads.every((p) => p === 0);
+}
+
+/** Whether a Conv2D layer is written as `pointwiseMatMul` in training graphs, from its config alone (onnx.ts asks before converting). */
+export function conv2dTakesNhwc(config: Record<string, unknown>): boolean {
+  const kernel = pair(config.kernelSize, 'kernelSize');
+  const dilations = pair(config.dilationRate ?? 1, 'dilationRate');
+  // A 1x1 kernel needs no padding, 'same' or 'valid'.
+  return kernel.every((k) => k === 1) && dilations.every((d) => d === 1);
+}
+
+/**
+ * The NHWC pixels a 1x1 conv of `strides` reads: every strides-th row and column from the first
+ * (tfjs' 'same' and 'valid' agree for 1x1 kernels). An NCHW input is transposed first: the
+ * gradient of a strided Slice spreads dY with a Pad whose innermost run is the channels in NHWC
+ * but a single value in NCHW (15 vs ~2 ms on Xception's block2 at batch 32).
+ */
+function subsampledPixels(a: ConvertArgs, x: Value, strides: [number, number]): string {
+  const pixels = x.nhwc ? x.name : a.g.op('Transpose', [x.name], `${a.base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
+  if (strides.every((s) => s === 1)) return pixels;
+  const ends = [staticDim(x.shape, 1, 'a strided 1x1 conv'), staticDim(x.shape, 2, 'a strided 1x1 conv')];
+  const slice = [[0, 0], ends, [1, 2], strides].map((values, i) => a.g.addInt64(`${a.base}/subsample_${['starts', 'ends', 'axes', 'steps'][i]}`, values));
+  return a.g.op('Slice', [pixels, ...slice], `${a.base}/subsample`);
 }
 
 function output(a: ConvertArgs, name: string, nhwc = false): Value[] {
@@ -113,8 +134,9 @@ export const conv2d: LayerConverter = (a) => {
   const k = requireWeight(w, 'kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
   const geo = geometry(a, x);
-  if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, x.name, k, bias, a.base));
-  return output(a, convNode(a, x.name, convKernel(a, k, a.base), hw(k), bias, geo, 1, a.base));
+  // NHWC out (Value.nhwc): BN, ReLU and Add take it as is; any other consumer gets one transpose.
+  if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, subsampledPixels(a, x, geo.strides), k, bias, a.base, 'nhwc'), true);
+  return output(a, convNode(a, nchwInput(a, x), convKernel(a, k, a.base), hw(k), bias, geo, 1, a.base));
 };
 
 export const depthwiseConv2d: LayerConverter = (a) => {

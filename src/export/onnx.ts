@@ -13,6 +13,7 @@
  *   const feats = exportOnnx(backbone, { outputLayer: 'features' }); // cut at an inner layer
  */
 import * as tf from '@tensorflow/tfjs';
+import { conv2dTakesNhwc } from './convLayers.ts';
 import { LAYER_CONVERTERS } from './converters.ts';
 import { OnnxExportError } from './errors.ts';
 import { OnnxGraph, attr, newTrainingBindings } from './onnxGraph.ts';
@@ -97,6 +98,8 @@ function takesNhwc(g: OnnxGraph, layer: tf.layers.Layer, cls: string): boolean {
       return ELEMENTWISE_ACTIVATIONS.has(String(layer.getConfig().activation));
     case 'BatchNormalization':
       return g.training !== undefined && layer.trainable;
+    case 'Conv2D':
+      return g.training !== undefined && conv2dTakesNhwc(layer.getConfig());
     default:
       return false;
   }

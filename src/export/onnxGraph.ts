@@ -67,6 +67,12 @@ export interface GraphIo {
 export interface TrainableInput {
   input: string;
   variable: tf.LayerVariable;
+  /**
+   * The input's declared dims: the variable's shape, or the view the graph uses when that is a
+   * pure reshape (a 1x1 kernel [1, 1, in, out] fed as [in, out]). Same values, same order; the
+   * graph then needs no Reshape, which onnxruntime runs as a copy for graph inputs and outputs.
+   */
+  dims: number[];
 }
 
 /** A BatchNormalization layer normalising with batch statistics: the graph outputs its batch mean and variance ([C]). */
@@ -203,19 +209,22 @@ export class OnnxGraph {
   /**
    * A layer's weight, re-laid-out for ONNX: transposed by `perm` (numpy order) when given, then
    * viewed as `dims`. In an inference graph it is an initializer holding the re-laid-out values; in
-   * a training graph a trainable variable is a graph input in its tfjs layout, re-laid-out by
-   * Transpose / Reshape nodes, so the gradient the graph returns for it is in the tfjs layout too.
+   * a training graph a trainable variable is a graph input holding the variable's values in their
+   * tfjs order: declared as `dims` when that is a mere view (no `perm`), else in the tfjs shape
+   * and transposed (then reshaped) by nodes. The gradient the graph returns has the input's dims
+   * (TrainableInput.dims), the variable's values in their tfjs order either way.
    */
   addWeight(base: string, w: Weight, dims: number[], perm?: number[]): string {
     const v = w.variable;
     if (!this.training || !v || !v.trainable) {
       return this.addFloat(base, perm ? permute(w.data, w.shape, perm).data : w.data, dims);
     }
-    const input = this.addInput(`${base}/var`, w.shape);
-    this.training.trainables.push({ input, variable: v });
+    const fed = perm ? w.shape : dims;
+    const input = this.addInput(`${base}/var`, fed);
+    this.training.trainables.push({ input, variable: v, dims: fed });
     let name = input;
     if (perm) name = this.op('Transpose', [name], `${base}/perm`, { perm: attr.ints(perm) });
-    const laidOut = perm ? perm.map((p) => w.shape[p]!) : w.shape;
+    const laidOut = perm ? perm.map((p) => w.shape[p]!) : fed;
     if (laidOut.length !== dims.length || laidOut.some((d, i) => d !== dims[i])) {
       name = this.op('Reshape', [name, this.addInt64(`${base}/dims`, dims)], `${base}/view`);
     }

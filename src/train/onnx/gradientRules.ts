@@ -18,11 +18,18 @@ export const INT64_MAX = 2 ** 62; // "to the end" for Slice (exact in a double, 
 
 const { int, ints, float } = readAttr;
 
+/** ONNX TensorProto.DataType FLOAT. */
+const FLOAT = 1;
+
 const base = (n: OnnxNode) => n.name;
 
-/** Gradient passes unchanged where `mask` (a bool value) holds, else 0. */
+/**
+ * Gradient passes unchanged where `mask` (a bool value) holds, else 0. Written as dY · float(mask):
+ * onnxruntime's Where with a broadcast scalar takes its generic path, ~4x the time of Cast + Mul
+ * (7 vs 2 ms on a [32, 29, 29, 128] value, ReLU gradients being ~4 % of a pretraining step).
+ */
 function masked(ctx: GradientContext, mask: string, dy: string, b: string): string {
-  return ctx.op('Where', [mask, dy, ctx.scalar(`${b}/zero`, 0)], `${b}/masked`);
+  return ctx.op('Mul', [dy, ctx.op('Cast', [mask], `${b}/mask`, { to: attr.int(FLOAT) })], `${b}/masked`);
 }
 
 /** Elementwise binary op with broadcasting: each operand's gradient summed back to its shape. */
@@ -250,24 +257,64 @@ const pad: GradientRule = (ctx, n, [dy]) => {
   return [ctx.op('Slice', [dy!, ctx.ints(`${b}/starts`, starts), ctx.ints(`${b}/ends`, ends), ctx.ints(`${b}/axes`, axes)], `${b}/dx`)];
 };
 
-/** Slice with unit steps: dY padded back with zeros to the input's shape. */
+/**
+ * Slice: dY put back at the positions it was read from, zeros elsewhere. Unit steps: one Pad.
+ * Positive steps s (a strided 1x1 conv's subsampling, convLayers.ts): each strided axis of dY is
+ * split as [m, 1], padded to [m', s] so that element k lands at start + k·s of the merged
+ * [m'·s] axis, then merged and cut to the input's size — Reshape, Pad, Reshape(, Slice), with no
+ * scatter.
+ */
 const slice: GradientRule = (ctx, n, [dy]) => {
+  const b = base(n);
   const sx = ctx.shape(n.inputs[0]!);
+  const sy = ctx.shape(n.outputs[0]!);
   const rank = sx.length;
   const starts = int64Values(ctx.g, n.inputs[1], n.name);
   const ends = int64Values(ctx.g, n.inputs[2], n.name);
-  const axes = n.inputs[3] ? int64Values(ctx.g, n.inputs[3], n.name) : starts.map((_, i) => i);
+  const axes = (n.inputs[3] ? int64Values(ctx.g, n.inputs[3], n.name) : starts.map((_, i) => i)).map((a) => (a + rank) % rank);
   const steps = n.inputs[4] ? int64Values(ctx.g, n.inputs[4], n.name) : starts.map(() => 1);
-  if (steps.some((st) => st !== 1)) throw new OnnxTrainingError(`Slice '${n.name}': only unit steps are differentiated`);
-  const pads = new Array<number>(2 * rank).fill(0);
-  axes.forEach((a0, i) => {
-    const a = (a0 + rank) % rank;
+  if (steps.some((st) => st < 1)) throw new OnnxTrainingError(`Slice '${n.name}': only positive steps are differentiated`);
+  const first = sx.map(() => 0);
+  const step = sx.map(() => 1);
+  axes.forEach((a, i) => {
     const size = sx[a]!;
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
-    pads[a] = clamp(starts[i]!);
-    pads[a + rank] = size - clamp(ends[i]!);
+    const v = starts[i]!;
+    first[a] = Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+    step[a] = steps[i]!;
   });
-  return [ctx.op('Pad', [dy!, ctx.ints(`${base(n)}/pads`, pads)], `${base(n)}/dx`)];
+  if (step.every((s) => s === 1)) {
+    const pads = [...first, ...sx.map((size, a) => size - first[a]! - sy[a]!)];
+    return [ctx.op('Pad', [dy!, ctx.ints(`${b}/pads`, pads)], `${b}/dx`)];
+  }
+  // Split every strided axis a into [blocks, step]: dY's m elements sit in blocks q..q+m−1 (q =
+  // ⌊first/step⌋), at offset r = first mod step; enough blocks after to cover the input's size.
+  const split: number[] = [];
+  const before: number[] = [];
+  const after: number[] = [];
+  const merged: number[] = [];
+  sx.forEach((size, a) => {
+    const m = sy[a]!;
+    if (step[a] === 1) {
+      split.push(m);
+      before.push(first[a]!);
+      after.push(size - first[a]! - m);
+      merged.push(size);
+      return;
+    }
+    const s = step[a]!;
+    const q = Math.floor(first[a]! / s);
+    const r = first[a]! % s;
+    const blocks = Math.max(Math.ceil(size / s), q + m);
+    split.push(m, 1);
+    before.push(q, r);
+    after.push(blocks - q - m, s - 1 - r);
+    merged.push(blocks * s);
+  });
+  const spread = ctx.op('Pad', [ctx.reshape(dy!, split, `${b}/split`), ctx.ints(`${b}/pads`, [...before, ...after])], `${b}/spread`);
+  const full = ctx.reshape(spread, merged, `${b}/merged`);
+  const cut = merged.map((d, a) => a).filter((a) => merged[a]! > sx[a]!);
+  if (cut.length === 0) return [full];
+  return [ctx.op('Slice', [full, ctx.ints(`${b}/cut_starts`, cut.map(() => 0)), ctx.ints(`${b}/cut_ends`, cut.map((a) => sx[a]!)), ctx.ints(`${b}/cut_axes`, cut)], `${b}/dx`)];
 };
 
 const concat: GradientRule = (ctx, n, [dy]) => {

@@ -136,7 +136,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     tf.dispose(inputs.filter((t) => t !== batch.xs));
     feeds[graph.labels] = { data: (await batch.ys.data()) as Float32Array, dims: batch.ys.shape };
     const weights = host ? parameterIndex.map((i) => host[i]!.value) : graph.trainables.map((t) => t.variable.read().dataSync() as Float32Array);
-    graph.trainables.forEach((t, i) => (feeds[t.input] = { data: weights[i]!, dims: t.variable.shape as number[] }));
+    graph.trainables.forEach((t, i) => (feeds[t.input] = { data: weights[i]!, dims: t.dims }));
     const random = seedrandom(`${randomKey}:dropout`);
     for (const m of graph.dropoutMasks) feeds[m.input] = { data: dropoutMask(m.dims.reduce((a, b) => a * b, 1), m.rate, random), dims: m.dims };
 

@@ -32,8 +32,12 @@ export interface TrainingGraph {
   probs: string;
   /** Scalar loss (without L2). */
   loss: string;
-  /** Trainable weights: the graph input fed with the variable's value and the output holding its gradient ('' without gradients). */
-  trainables: Array<{ input: string; gradient: string; variable: tf.LayerVariable }>;
+  /**
+   * Trainable weights: the graph input fed with the variable's value (declared as `dims`, its
+   * shape or a reshape of it: TrainableInput) and the output holding its gradient, also `dims`
+   * ('' without gradients).
+   */
+  trainables: Array<{ input: string; gradient: string; variable: tf.LayerVariable; dims: number[] }>;
   batchStatistics: BatchStatistics[];
   dropoutMasks: DropoutMask[];
 }
@@ -91,8 +95,8 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
   const grads = opts.gradients === false ? [] : addGradients(g, loss, bindings.trainables.map((t) => t.input));
   const trainables = bindings.trainables.map((t, i) => {
     const gradient = grads[i] ?? '';
-    if (gradient) g.addOutput(gradient, t.variable.shape);
-    return { input: t.input, gradient, variable: t.variable };
+    if (gradient) g.addOutput(gradient, t.dims);
+    return { input: t.input, gradient, variable: t.variable, dims: t.dims };
   });
   return {
     graph: g,
