@@ -43,25 +43,100 @@ const reorderOutput: GradientRule = (ctx, n, [dy]) => [
   nchwc(ctx, 'ReorderInput', [dy!], `${n.name}/dx`, { channels_last: attr.int(intAttr(n, 'channels_last', 0)) }),
 ];
 
+/** The NHWC value that `blocked` was reordered from (a ReorderInput with channels_last), if it was. */
+function nhwcSource(ctx: GradientContext, blocked: string): string | undefined {
+  // Gradient values are not in ctx.producer's map (it holds the forward nodes): look among all nodes.
+  const n = ctx.producer(blocked) ?? ctx.g.nodes.find((m) => m.outputs.includes(blocked));
+  return n?.domain === NCHWC_DOMAIN && n.opType === 'ReorderInput' && intAttr(n, 'channels_last', 0) === 1 ? n.inputs[0] : undefined;
+}
+
 /**
- * The padded input images stacked along H as one NCHWc image [1, C', B·Hp, Wp]. The blocked input
- * is reordered again here from the NCHW or NHWC value the forward's ReorderInput read (as
- * nchwcDepthwise writes it) rather than kept: the forward's copy then dies right after the forward conv instead
- * of living until the backward pass (measured: +1 GiB peak RSS at batch 128 on Xception). Padding
- * and stacking the blocked [B, C'/block, H, W, block] form moves contiguous 16-float runs; the same
- * on NCHW rows was 3x slower (measured).
+ * An NHWC value [B, H, W, C] as one tall NCHWc image [1, C', B·(H + after), W]: `after` zero rows
+ * appended to each image, then the batch folded into H, which in NHWC is a mere reshape, so one
+ * Pad and one ReorderInput are the only copies.
  */
-function tallImages(ctx: GradientContext, conv: OnnxNode, blockedDims: number[], pads: number[], b: string): string {
-  const producer = ctx.producer(conv.inputs[0]!);
-  if (!(producer?.domain === NCHWC_DOMAIN && producer.opType === 'ReorderInput')) {
-    throw new OnnxTrainingError(`NCHWc Conv '${conv.name}': its input must be a ReorderInput to be differentiated`);
-  }
+function tallFromNhwc(ctx: GradientContext, x: string, dims: number[], after: number, [left, right]: [number, number], b: string): string {
+  const [batch, h, w, c] = dims as [number, number, number, number];
+  const padded = after + left + right > 0 ? ctx.op('Pad', [x, ctx.ints(`${b}/pads`, [0, 0, left, 0, 0, after, right, 0])], `${b}/padded`) : x;
+  return nchwc(ctx, 'ReorderInput', [ctx.reshape(padded, [1, batch * (h + after), w + left + right, c], `${b}/tall`)], `${b}/blocked`, { channels_last: attr.int(1) });
+}
+
+/**
+ * The padded input images stacked along H as one NCHWc image [1, C', B·Hp, Wp], from an NCHW
+ * input (NHWC inputs take tallFromNhwc). The blocked input is reordered again here from the value
+ * the forward's ReorderInput read (as nchwcDepthwise writes it) rather than kept: the forward's
+ * copy then dies right after the forward conv instead of living until the backward pass
+ * (measured: +1 GiB peak RSS at batch 128 on Xception). Padding and stacking the blocked
+ * [B, C'/block, H, W, block] form moves contiguous 16-float runs; the same on NCHW rows was 3x
+ * slower (measured).
+ */
+function tallFromNchw(ctx: GradientContext, x: string, blockedDims: number[], pads: number[], b: string): string {
   const [batch, blocks, h, w, block] = blockedDims as [number, number, number, number, number];
   const [pt, pl, pb, pr] = pads as [number, number, number, number];
-  const blocked = nchwc(ctx, 'ReorderInput', [producer.inputs[0]!], `${b}/x_blocked`, { channels_last: attr.int(intAttr(producer, 'channels_last', 0)) });
+  const blocked = nchwc(ctx, 'ReorderInput', [x], `${b}/x_blocked`, { channels_last: attr.int(0) });
   let v = ctx.reshape(blocked, blockedDims, `${b}/x_blocks`);
   if (pt || pl || pb || pr) v = ctx.op('Pad', [v, ctx.ints(`${b}/x_pads`, [0, 0, pt, pl, 0, 0, 0, pb, pr, 0])], `${b}/x_padded`);
   return ctx.reshape(ctx.transpose(v, [1, 0, 2, 3, 4], `${b}/x_stack`), [1, blocks * block, batch * (h + pt + pb), w + pl + pr], `${b}/x_tall`);
+}
+
+interface DepthwiseGeometry {
+  batch: number;
+  channels: number;
+  block: number;
+  h: number;
+  wd: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  pads: [number, number, number, number];
+}
+
+/**
+ * d kernel of a stride-1 NCHWc depthwise conv, as one NCHWc depthwise Conv of the tall input image
+ * (images stacked along H, zero rows between them) with dY stacked the same way as a
+ * [B·Hp, OW] kernel per channel (see the header). Where the forward read NHWC and dY arrives as
+ * NHWC (Xception's separable convs), both stacks are a Pad of rows + ReorderInput, and the left /
+ * right / trailing zeros come from the Conv's own pads; otherwise (NCHW) the blocked values are
+ * padded and transposed. The NHWC route saves a transpose of x and of dY and a slice of dY: about
+ * half of the ~135 ms that stacking took per batch-32 Xception pretraining step (measured).
+ */
+function kernelGradient(ctx: GradientContext, n: OnnxNode, dy: string, geo: DepthwiseGeometry): string {
+  const b = n.name;
+  const { batch, channels, block, h, wd, kh, kw, oh, ow } = geo;
+  const [pt, pl, pb, pr] = geo.pads;
+  const blocks = channels / block;
+  const [hp, wp] = [h + pt + pb, wd + pl + pr];
+  if (wp - ow + 1 !== kw) throw new OnnxTrainingError(`internal: NCHWc Conv '${b}': width ${wp} − ${ow} + 1 ≠ ${kw}`);
+  const producer = ctx.producer(n.inputs[0]!);
+  if (!(producer?.domain === NCHWC_DOMAIN && producer.opType === 'ReorderInput')) {
+    throw new OnnxTrainingError(`NCHWc Conv '${b}': its input must be a ReorderInput to be differentiated`);
+  }
+  const xNhwc = nhwcSource(ctx, n.inputs[0]!);
+  const dyNhwc = nhwcSource(ctx, dy);
+  if (xNhwc && dyNhwc) {
+    // x: pt + pb zero rows after each image are its bottom and the next one's top padding; the
+    // first image's top comes from the Conv's top pad, and its bottom pad lets the [B·Hp]-row
+    // kernel slide over kh rows. (Depthwise: dY has x's channel count.)
+    const c = ctx.shape(xNhwc)[3]!;
+    // Left / right padding is written into x: as the Conv's pads, every one of the kw outputs of
+    // the ow-wide kernel is a border output, which MLAS computes on a slow path (2x, measured).
+    const tall = tallFromNhwc(ctx, xNhwc, [batch, h, wd, c], pt + pb, [pl, pr], `${b}/dw/x`);
+    const kernel = ctx.reshape(tallFromNhwc(ctx, dyNhwc, [batch, oh, ow, c], hp - oh, [0, 0], `${b}/dw/dy`), [channels, 1, batch * hp, ow], `${b}/dw/dy_kernel`);
+    const taps = nchwc(ctx, 'Conv', [tall, kernel], `${b}/dw`, { kernel_shape: attr.ints([batch * hp, ow]), pads: attr.ints([pt, 0, kh - 1 - pt, 0]), group: attr.int(channels) });
+    return ctx.reshape(taps, [channels, 1, kh, kw], `${b}/dw/w`);
+  }
+  const tall = tallFromNchw(ctx, producer.inputs[0]!, [batch, blocks, h, wd, block], geo.pads, `${b}/dw`);
+  // dY stacked alike, kh − 1 zero rows after each image (the last ones cut): the per-channel kernel.
+  const rows = batch * hp - (kh - 1);
+  let k = ctx.reshape(dy, [batch, blocks, oh, ow, block], `${b}/dw/dy_blocks`);
+  if (hp > oh) k = ctx.op('Pad', [k, ctx.ints(`${b}/dw/dy_pads`, [0, 0, 0, 0, 0, 0, 0, hp - oh, 0, 0])], `${b}/dw/dy_padded`);
+  k = ctx.reshape(ctx.transpose(k, [1, 0, 2, 3, 4], `${b}/dw/dy_stack`), [blocks, batch * hp, ow, block], `${b}/dw/dy_rows`);
+  if (rows < batch * hp) k = ctx.op('Slice', [k, ctx.ints(`${b}/dw/cut_starts`, [0]), ctx.ints(`${b}/dw/cut_ends`, [rows]), ctx.ints(`${b}/dw/cut_axes`, [1])], `${b}/dw/dy_cut`);
+  k = ctx.reshape(k, [channels, 1, rows, ow], `${b}/dw/dy_kernel`);
+  const taps = nchwc(ctx, 'Conv', [tall, k], `${b}/dw`, { kernel_shape: attr.ints([rows, ow]), group: attr.int(channels) });
+  // [1, C', kh, kw] in NCHWc is [C'/block, kh, kw, block]: the kernel's own order.
+  return ctx.reshape(taps, [channels, 1, kh, kw], `${b}/dw/w`);
 }
 
 const depthwiseConv: GradientRule = (ctx, n, [dy]) => {
@@ -95,21 +170,7 @@ const depthwiseConv: GradientRule = (ctx, n, [dy]) => {
       group: attr.int(channels),
     });
   }
-  if (ctx.needs(w)) {
-    const [hp, wp] = [h + pt + pb, wd + pl + pr];
-    const tall = tallImages(ctx, n, [batch, blocks, h, wd, block], [pt, pl, pb, pr], `${b}/dw`);
-    // dY stacked alike, kh − 1 zero rows after each image (the last ones cut): the per-channel kernel.
-    const rows = batch * hp - (kh - 1);
-    let k = ctx.reshape(dy!, [batch, blocks, oh, ow, block], `${b}/dw/dy_blocks`);
-    if (hp > oh) k = ctx.op('Pad', [k, ctx.ints(`${b}/dw/dy_pads`, [0, 0, 0, 0, 0, 0, 0, hp - oh, 0, 0])], `${b}/dw/dy_padded`);
-    k = ctx.reshape(ctx.transpose(k, [1, 0, 2, 3, 4], `${b}/dw/dy_stack`), [blocks, batch * hp, ow, block], `${b}/dw/dy_rows`);
-    if (rows < batch * hp) k = ctx.op('Slice', [k, ctx.ints(`${b}/dw/cut_starts`, [0]), ctx.ints(`${b}/dw/cut_ends`, [rows]), ctx.ints(`${b}/dw/cut_axes`, [1])], `${b}/dw/dy_cut`);
-    k = ctx.reshape(k, [channels, 1, rows, ow], `${b}/dw/dy_kernel`);
-    const taps = nchwc(ctx, 'Conv', [tall, k], `${b}/dw`, { kernel_shape: attr.ints([rows, ow]), group: attr.int(channels) });
-    // [1, C', kh, kw] in NCHWc is [C'/block, kh, kw, block]: the kernel's own order.
-    out[1] = ctx.reshape(taps, [channels, 1, kh, kw], `${b}/dw/w`);
-    if (wp - ow + 1 !== kw) throw new OnnxTrainingError(`internal: NCHWc Conv '${b}': width ${wp} − ${ow} + 1 ≠ ${kw}`);
-  }
+  if (ctx.needs(w)) out[1] = kernelGradient(ctx, n, dy!, { batch, channels, block, h, wd, kh, kw, oh, ow, pads: [pt, pl, pb, pr] });
   return out;
 };
 

@@ -170,6 +170,16 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   assert.equal(graph.graph.nodes.filter((n) => n.opType === 'Conv' && !n.domain).length, 0);
   await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: block } });
   await agrees(model, batchOf([9, 9, 20], 3, 3), { graph: { nchwcBlock: undefined } });
+  // Separable convs reading NHWC (after a 1x1 conv, which writes NHWC): their kernel gradients
+  // stack NHWC values; 'valid' and 5x5 'same' padding, a padded channel block.
+  const nhwc = tinyModel([8, 9, 4], [
+    tf.layers.conv2d({ filters: 20, kernelSize: 1, ...init(7) }),
+    tf.layers.separableConv2d({ filters: 12, kernelSize: 3, padding: 'valid', depthwiseInitializer: dw(8), pointwiseInitializer: dw(9) }),
+    tf.layers.separableConv2d({ filters: 6, kernelSize: 5, padding: 'same', activation: 'relu', depthwiseInitializer: dw(10), pointwiseInitializer: dw(11) }),
+  ]);
+  const nhwcNames = buildTrainingGraph(nhwc, 3, { nchwcBlock: block }).graph.nodes.map((n) => n.name);
+  assert.equal(nhwcNames.filter((n) => /\/dw\/x\/blocked/.test(n)).length, 2);
+  await agrees(nhwc, batchOf([8, 9, 4], 3, 4), { graph: { nchwcBlock: block } });
 });
 
 test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residual Add) and agree with tfjs', async (t) => {
@@ -200,6 +210,11 @@ test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residua
   const transposes = graph.graph.nodes.filter((n) => n.opType === 'Transpose' && !/W_oihwbo|\/W\/perm/.test(n.name));
   assert.equal(transposes.length, 3, transposes.map((n) => n.name).join(', '));
   await agrees(model, batchOf([6, 6, 8], 3, 6), { graph: { nchwcBlock: block } });
+  // With gradients: the kernel gradients of the two separable convs that read NHWC stack the NHWC
+  // x and dY (Pad + ReorderInput); only the first, which reads the Conv2D's NCHW output, transposes blocked values.
+  const names = buildTrainingGraph(model, 3, { nchwcBlock: block }).graph.nodes.map((n) => n.name);
+  assert.equal(names.filter((n) => /\/dw\/x\/blocked/.test(n)).length, 2);
+  assert.equal(names.filter((n) => /\/dw\/x_stack/.test(n)).length, 1);
 });
 
 test('training-mode BatchNormalization (closed-form gradient, rank 4 and 2), max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
