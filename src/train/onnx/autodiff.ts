@@ -159,8 +159,9 @@ export function addGradients(g: OnnxGraph, loss: string, wrt: string[]): string[
     if (dOutputs.every((d) => d === undefined)) continue;
     const product = node.opType === 'Softmax' && !node.domain ? productOf.get(node.outputs[0]!) : undefined;
     const dProduct = product ? total(product) : undefined;
-    if (product && dProduct && dOutputs[0]) {
-      add(node.inputs[0]!, softmaxGradientFromProduct(ctx, node, dOutputs[0], product, dProduct));
+    const productNode = product ? ctx.producer(product) : undefined;
+    if (productNode && dProduct && dOutputs[0]) {
+      add(node.inputs[0]!, softmaxGradientFromProduct(ctx, node, productNode, dProduct));
       continue;
     }
     const rules = RULES_BY_DOMAIN[node.domain ?? ''] ?? {};

@@ -12,6 +12,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { buildOnnxGraph, encodeOnnxGraph, OnnxExportError } from '../../export/onnx.ts';
 import { attr, type BatchStatistics, type DropoutMask, type OnnxGraph } from '../../export/onnxGraph.ts';
+import { removeDeadNodes } from '../../export/optimize.ts';
 import { addGradients } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
 
@@ -98,6 +99,9 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
     if (gradient) g.addOutput(gradient, t.dims);
     return { input: t.input, gradient, variable: t.variable, dims: t.dims };
   });
+  // Gradient rules may leave values nothing reads (softmaxGradientFromProduct replaces the
+  // product rule's dY): onnxruntime would still compute them.
+  removeDeadNodes(g);
   return {
     graph: g,
     batch,
