@@ -59,7 +59,11 @@ export interface HostStep {
   step(batch: Batch, randomKey: string, lr: number): Promise<{ loss: number; correct: number }>;
   /** Take the weights from the train model and the step count and slots from `optimizer`. */
   pull(optimizer: tf.Optimizer): Promise<void>;
-  /** Write the weights into the train model and the step count and slots into `optimizer`. */
+  /**
+   * Write the weights (and the BN moving statistics the steps updated) into the train model and
+   * the step count and slots into `optimizer`. Moving statistics changed in the model after a push
+   * (precise BN) are what the next step updates.
+   */
   push(optimizer: tf.Optimizer): Promise<void>;
 }
 
