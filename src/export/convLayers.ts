@@ -63,11 +63,6 @@ const hw = (k: Weight): [number, number] => [k.shape[0]!, k.shape[1]!];
 /** Whether a depthwise conv is written on onnxruntime's NCHWc kernels (training graphs where they exist; nchwc.ts). */
 const asNchwc = (a: ConvertArgs, k: Weight, geo: WindowGeometry) => nchwcDepthwiseApplies(a.g, k.shape, geo.strides, geo.dilations);
 
-/** Bias [C] added to an NCHW value. */
-function addChannelBias(a: ConvertArgs, y: string, bias: Weight, base: string): string {
-  return a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, [bias.shape[0]!, 1, 1])], `${base}/bias`);
-}
-
 /**
  * A 1x1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
  * kernel in its tfjs layout [in, out] (a strided one reads a strided Slice of the pixels first:
@@ -75,13 +70,11 @@ function addChannelBias(a: ConvertArgs, y: string, bias: Weight, base: string): 
  * per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the kernel; one MatMul
  * over the whole batch is several times faster, and its gradient needs no kernel transposes.
  */
-function pointwiseMatMul(a: ConvertArgs, x: string, k: Weight, bias: Weight | undefined, base: string, layout: 'nchw' | 'nhwc' = 'nchw'): string {
+function pointwiseMatMul(a: ConvertArgs, pixels: string, k: Weight, bias: Weight | undefined, base: string): string {
   const [, , cin, cout] = k.shape as [number, number, number, number];
-  const pixels = layout === 'nhwc' ? x : a.g.op('Transpose', [x], `${base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
-  let y = a.g.op('MatMul', [pixels, a.g.addWeight(`${base}/W`, k, [cin, cout])], `${base}/matmul`);
-  if (bias) y = a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, bias.shape)], `${base}/bias`);
-  // NHWC in, NHWC out (the value is marked so: Value.nhwc); NCHW in, NCHW out.
-  return layout === 'nhwc' ? y : a.g.op('Transpose', [y], base, { perm: attr.ints([0, 3, 1, 2]) });
+  const y = a.g.op('MatMul', [pixels, a.g.addWeight(`${base}/W`, k, [cin, cout])], `${base}/matmul`);
+  // NHWC in, NHWC out: callers mark the value so (Value.nhwc).
+  return bias ? a.g.op('Add', [y, a.g.addWeight(`${base}/B`, bias, bias.shape)], `${base}/bias`) : y;
 }
 
 /**
@@ -135,7 +128,7 @@ export const conv2d: LayerConverter = (a) => {
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
   const geo = geometry(a, x);
   // NHWC out (Value.nhwc): BN, ReLU and Add take it as is; any other consumer gets one transpose.
-  if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, subsampledPixels(a, x, geo.strides), k, bias, a.base, 'nhwc'), true);
+  if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, subsampledPixels(a, x, geo.strides), k, bias, a.base), true);
   return output(a, convNode(a, nchwInput(a, x), convKernel(a, k, a.base), hw(k), bias, geo, 1, a.base));
 };
 
@@ -148,10 +141,11 @@ export const depthwiseConv2d: LayerConverter = (a) => {
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
   const geo = geometry(a, x);
   if (asNchwc(a, k, geo)) {
-    const y = nchwcDepthwise(a.g, { x: x.name, channels: k.shape[2]!, kernel: k, pads: geo.pads, output: 'nchw', base: `${a.base}/depthwise` });
-    return output(a, bias ? addChannelBias(a, y, bias, a.base) : y);
+    // NCHW or NHWC in, NHWC out (Value.nhwc), as a separable conv's depthwise half.
+    const y = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: k.shape[2]!, kernel: k, pads: geo.pads, output: 'nhwc', base: `${a.base}/depthwise` });
+    return output(a, bias ? a.g.op('Add', [y, a.g.addWeight(`${a.base}/B`, bias, bias.shape)], `${a.base}/bias`) : y, true);
   }
-  return output(a, convNode(a, x.name, depthwiseKernel(a, k, a.base), hw(k), bias, geo, k.shape[2]!, a.base));
+  return output(a, convNode(a, nchwInput(a, x), depthwiseKernel(a, k, a.base), hw(k), bias, geo, k.shape[2]!, a.base));
 };
 
 export const separableConv2d: LayerConverter = (a) => {
@@ -169,9 +163,13 @@ export const separableConv2d: LayerConverter = (a) => {
     // NCHW or NHWC in (ReorderInput reads either); the NCHWc depthwise writes NHWC, the pointwise
     // MatMul's layout, and the output stays NHWC for the BN / ReLU / Add that follow (Value.nhwc).
     const dw = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, output: 'nhwc', base: depthwiseBase });
-    return output(a, pointwiseMatMul(a, dw, pk, bias, a.base, 'nhwc'), true);
+    return output(a, pointwiseMatMul(a, dw, pk, bias, a.base), true);
   }
   const dw = convNode(a, nchwInput(a, x), depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geo, dk.shape[2]!, depthwiseBase);
-  if (asMatMul(a, pk, pwGeo)) return output(a, pointwiseMatMul(a, dw, pk, bias, a.base));
+  if (asMatMul(a, pk, pwGeo)) {
+    // The depthwise conv's NCHW output transposed once; the pointwise MatMul's NHWC output stays so.
+    const pixels = a.g.op('Transpose', [dw], `${a.base}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) });
+    return output(a, pointwiseMatMul(a, pixels, pk, bias, a.base), true);
+  }
   return output(a, convNode(a, dw, convKernel(a, pk, a.base), [1, 1], bias, pwGeo, 1, a.base));
 };

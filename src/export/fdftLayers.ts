@@ -12,15 +12,16 @@ function hardSigmoidOp(g: Parameters<LayerConverter>[0]['g'], x: string, base: s
   return g.op('HardSigmoid', [x], base, { alpha: attr.float(1 / 6), beta: attr.float(0.5) });
 }
 
+// Element-wise: the output keeps the input's layout (Value.nhwc in training graphs).
 export const hardSigmoid: LayerConverter = (a) => {
   const x = oneInput(a);
-  return [{ name: hardSigmoidOp(a.g, x.name, a.base), shape: x.shape }];
+  return [{ ...x, name: hardSigmoidOp(a.g, x.name, a.base) }];
 };
 
 /** x · HardSigmoid(x) (ONNX's HardSwish op needs opset 14; this is the same function at opset 13). */
 export const hardSwish: LayerConverter = (a) => {
   const x = oneInput(a);
-  return [{ name: a.g.op('Mul', [x.name, hardSigmoidOp(a.g, x.name, `${a.base}/gate`)], a.base), shape: x.shape }];
+  return [{ ...x, name: a.g.op('Mul', [x.name, hardSigmoidOp(a.g, x.name, `${a.base}/gate`)], a.base) }];
 };
 
 /**
@@ -28,6 +29,8 @@ export const hardSwish: LayerConverter = (a) => {
  *   xt = x as [B, N, C];  f = conv1x1_f(x) as [B, C', N];  gt = xt·Wg + bg [B, N, C'];  ht = xt·Wh + bh [B, N, C]
  *   s[j, i] = g_j · f_i = (gt · f)[j, i];  β = softmax over i (last axis, eq. 1);  o = β · ht [B, N, C] (eq. 2)
  *   y = γ·o + x (eq. 3), o brought back to [B, C, H, W].
+ * In training graphs x arrives NHWC (Value.nhwc, onnx.ts takesNhwc) and stays so: see
+ * selfAttentionNhwc.
  */
 export const selfAttention: LayerConverter = (a) => {
   const { g, base } = a;
@@ -42,6 +45,20 @@ export const selfAttention: LayerConverter = (a) => {
   const r = kf.shape[3]!;
   const matrix = (key: string, out: number) => g.addWeight(`${base}/${key}`, requireWeight(wts, key, a.layer), [c, out]);
   const vector = (key: string, len: number) => g.addWeight(`${base}/${key}`, requireWeight(wts, key, a.layer), [len]);
+  if (x.nhwc) {
+    // NHWC [B, H, W, C] is [B, N, C] as it lies: f, g and h are MatMuls of it, and o [B, N, C]
+    // is the NHWC output as it lies: no transposes of x or o (8 of them per FTT stage, forward
+    // and backward, on the NCHW path).
+    const xt = g.op('Reshape', [x.name, g.addInt64(`${base}/nc_shape`, [0, n, c])], `${base}/x_nc`);
+    const projection = (key: string, out: number) =>
+      g.op('Add', [g.op('MatMul', [xt, matrix(`kernel_${key}`, out)], `${base}/${key}_mm`), vector(`bias_${key}`, out)], `${base}/${key}`);
+    const ft = projection('f', r);
+    const f = g.op('Transpose', [ft], `${base}/f_rn`, { perm: attr.ints([0, 2, 1]) }); // onnxruntime folds it into the scores MatMul
+    const o = attentionCore(g, projection('g', r), f, projection('h', c), n, base);
+    const oNhwc = g.op('Reshape', [o, g.addInt64(`${base}/hwc_shape`, [0, h, w, c])], `${base}/o_hwc`);
+    const scaled = g.op('Mul', [oNhwc, vector('gamma', 1)], `${base}/gamma_o`);
+    return [{ name: g.op('Add', [scaled, x.name], base), shape: x.shape, nhwc: true }];
+  }
 
   const xFlat = g.op('Reshape', [x.name, g.addInt64(`${base}/cn_shape`, [0, c, n])], `${base}/x_cn`);
   const xt = g.op('Transpose', [xFlat], `${base}/x_nc`, { perm: attr.ints([0, 2, 1]) });

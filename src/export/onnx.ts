@@ -85,8 +85,12 @@ const ELEMENTWISE_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'sigmoid', '
 /**
  * Whether a layer takes its rank-4 inputs as they come, NHWC or NCHW (see Value.nhwc): element-wise
  * layers, BN in training mode (its batch statistics reduce over whichever axes are not the
- * channel's) and SeparableConv2D (its NCHWc reorder reads either). Add takes NHWC when all its
- * inputs have one shape: NCHW ones are then transposed to NHWC, which keeps a residual stream NHWC.
+ * channel's), SeparableConv2D (its NCHWc reorder reads either), fdft's HardSwish / HardSigmoid, and
+ * in training graphs DepthwiseConv2D (as SeparableConv2D; a strided one transposes to NCHW itself),
+ * 1x1 Conv2Ds (MatMuls of the NHWC pixels), SelfAttention (NHWC is its [B, N, C]
+ * as it lies) and global average pooling (a mean over H and W). Add takes NHWC
+ * when all its inputs have one shape: NCHW ones are then transposed to NHWC, which keeps a residual
+ * stream NHWC.
  */
 function takesNhwc(g: OnnxGraph, layer: tf.layers.Layer, cls: string): boolean {
   switch (cls) {
@@ -100,6 +104,13 @@ function takesNhwc(g: OnnxGraph, layer: tf.layers.Layer, cls: string): boolean {
       return g.training !== undefined && layer.trainable;
     case 'Conv2D':
       return g.training !== undefined && conv2dTakesNhwc(layer.getConfig());
+    case 'SelfAttention':
+    case 'GlobalAveragePooling2D':
+    case 'DepthwiseConv2D':
+      return g.training !== undefined;
+    case 'HardSwish':
+    case 'HardSigmoid':
+      return true;
     default:
       return false;
   }

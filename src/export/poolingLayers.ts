@@ -113,8 +113,14 @@ function globalPool2d(op: 'GlobalAveragePool' | 'GlobalMaxPool'): LayerConverter
     requireChannelsLast(a);
     const x = oneInput(a);
     requireRank(x, 4);
-    const pooled = a.g.op(op, [x.name], `${a.base}/pool`); // [N, C, 1, 1]
     const shape = a.outputShapes[0]!;
+    if (x.nhwc && op === 'GlobalAveragePool') {
+      // Training graphs: an NHWC value (Value.nhwc) averaged over H and W as it lies, no transpose.
+      const keep = shape.length === 4;
+      const pooled = a.g.op('ReduceMean', [x.name], keep ? a.base : `${a.base}/pool`, { axes: attr.ints([1, 2]), keepdims: attr.int(keep ? 1 : 0) });
+      return [keep ? { name: pooled, shape, nhwc: true } : { name: pooled, shape }];
+    }
+    const pooled = a.g.op(op, [x.name], `${a.base}/pool`); // [N, C, 1, 1]
     if (shape.length === 4) return [{ name: pooled, shape }]; // keepDims
     return [{ name: a.g.op('Flatten', [pooled], a.base, { axis: attr.int(1) }), shape }];
   };
