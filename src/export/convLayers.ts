@@ -1,6 +1,7 @@
 /**
- * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW); in training graphs 1x1 convs become
- * MatMuls (pointwiseMatMul) and depthwise convs use onnxruntime's NCHWc kernels where it has them (nchwc.ts).
+ * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW); in training graphs 1x1 convs (strided
+ * ones too) become MatMuls of the NHWC pixels (pointwiseMatMul) and stride-1 depthwise convs use
+ * onnxruntime's NCHWc kernels where it has them (nchwc.ts), both writing NHWC (Value.nhwc).
  *
  * Kernel layouts: tfjs Conv2D [kh, kw, in, out] → ONNX [out, in, kh, kw]; tfjs depthwise
  * [kh, kw, in, mult] → ONNX grouped Conv (group = in) with W [in·mult, 1, kh, kw], output channel

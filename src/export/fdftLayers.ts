@@ -29,8 +29,8 @@ export const hardSwish: LayerConverter = (a) => {
  *   xt = x as [B, N, C];  f = conv1x1_f(x) as [B, C', N];  gt = xt·Wg + bg [B, N, C'];  ht = xt·Wh + bh [B, N, C]
  *   s[j, i] = g_j · f_i = (gt · f)[j, i];  β = softmax over i (last axis, eq. 1);  o = β · ht [B, N, C] (eq. 2)
  *   y = γ·o + x (eq. 3), o brought back to [B, C, H, W].
- * In training graphs x arrives NHWC (Value.nhwc, onnx.ts takesNhwc) and stays so: see
- * selfAttentionNhwc.
+ * In training graphs x arrives NHWC (Value.nhwc, onnx.ts takesNhwc) and stays so (the x.nhwc
+ * branch below: no transposes, f as a MatMul like g and h).
  */
 export const selfAttention: LayerConverter = (a) => {
   const { g, base } = a;

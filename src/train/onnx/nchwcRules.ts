@@ -51,9 +51,9 @@ function nhwcSource(ctx: GradientContext, blocked: string): string | undefined {
 }
 
 /**
- * An NHWC value [B, H, W, C] as one tall NCHWc image [1, C', B·(H + after), W]: `after` zero rows
- * appended to each image, then the batch folded into H, which in NHWC is a mere reshape, so one
- * Pad and one ReorderInput are the only copies.
+ * An NHWC value [B, H, W, C] as one tall NCHWc image [1, C', B·(H + after), left + W + right]:
+ * `after` zero rows appended to each image and zero columns on either side, then the batch folded
+ * into H, which in NHWC is a mere reshape, so one Pad and one ReorderInput are the only copies.
  */
 function tallFromNhwc(ctx: GradientContext, x: string, dims: number[], after: number, [left, right]: [number, number], b: string): string {
   const [batch, h, w, c] = dims as [number, number, number, number];
@@ -96,10 +96,11 @@ interface DepthwiseGeometry {
  * d kernel of a stride-1 NCHWc depthwise conv, as one NCHWc depthwise Conv of the tall input image
  * (images stacked along H, zero rows between them) with dY stacked the same way as a
  * [B·Hp, OW] kernel per channel (see the header). Where the forward read NHWC and dY arrives as
- * NHWC (Xception's separable convs), both stacks are a Pad of rows + ReorderInput, and the left /
- * right / trailing zeros come from the Conv's own pads; otherwise (NCHW) the blocked values are
- * padded and transposed. The NHWC route saves a transpose of x and of dY and a slice of dY: about
- * half of the ~135 ms that stacking took per batch-32 Xception pretraining step (measured).
+ * NHWC (Xception's separable convs), each stack is one Pad (zero rows after each image, and x's
+ * left / right columns) + one ReorderInput, the first image's top rows and the trailing rows come
+ * from the Conv's own pads; otherwise (NCHW) the blocked values are padded and transposed. The NHWC
+ * route saves a transpose of x and of dY and a slice of dY: ~135 → ~100 ms of stacking per
+ * batch-32 Xception pretraining step (measured).
  */
 function kernelGradient(ctx: GradientContext, n: OnnxNode, dy: string, geo: DepthwiseGeometry): string {
   const b = n.name;
