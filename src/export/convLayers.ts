@@ -62,7 +62,7 @@ function convKernel(a: ConvertArgs, k: Weight, base: string): string {
 const hw = (k: Weight): [number, number] => [k.shape[0]!, k.shape[1]!];
 
 /** Whether a depthwise conv is written on onnxruntime's NCHWc kernels (training graphs where they exist; nchwc.ts). */
-const asNchwc = (a: ConvertArgs, k: Weight, geo: WindowGeometry) => nchwcDepthwiseApplies(a.g, k.shape, geo.strides, geo.dilations);
+const asNchwc = (a: ConvertArgs, k: Weight, geo: WindowGeometry, x: Value) => nchwcDepthwiseApplies(a.g, k.shape, geo.strides, geo.dilations, x.nhwc);
 
 /**
  * A 1x1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
@@ -141,9 +141,9 @@ export const depthwiseConv2d: LayerConverter = (a) => {
   const k = requireWeight(w, 'depthwise_kernel', a.layer);
   const bias = a.config.useBias ? requireWeight(w, 'bias', a.layer) : undefined;
   const geo = geometry(a, x);
-  if (asNchwc(a, k, geo)) {
+  if (asNchwc(a, k, geo, x)) {
     // NCHW or NHWC in, NHWC out (Value.nhwc), as a separable conv's depthwise half.
-    const y = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: k.shape[2]!, kernel: k, pads: geo.pads, output: 'nhwc', base: `${a.base}/depthwise` });
+    const y = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: k.shape[2]!, kernel: k, pads: geo.pads, strides: geo.strides, output: 'nhwc', base: `${a.base}/depthwise` });
     return output(a, bias ? a.g.op('Add', [y, a.g.addWeight(`${a.base}/B`, bias, bias.shape)], `${a.base}/bias`) : y, true);
   }
   return output(a, convNode(a, nchwInput(a, x), depthwiseKernel(a, k, a.base), hw(k), bias, geo, k.shape[2]!, a.base));
@@ -160,10 +160,10 @@ export const separableConv2d: LayerConverter = (a) => {
   const depthwiseBase = `${a.base}/depthwise`;
   const geo = geometry(a, x);
   const pwGeo: WindowGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
-  if (asNchwc(a, dk, geo) && asMatMul(a, pk, pwGeo)) {
+  if (asNchwc(a, dk, geo, x) && asMatMul(a, pk, pwGeo)) {
     // NCHW or NHWC in (ReorderInput reads either); the NCHWc depthwise writes NHWC, the pointwise
     // MatMul's layout, and the output stays NHWC for the BN / ReLU / Add that follow (Value.nhwc).
-    const dw = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, output: 'nhwc', base: depthwiseBase });
+    const dw = nchwcDepthwise(a.g, { x: x.name, inputNhwc: x.nhwc, channels: dk.shape[2]!, kernel: dk, pads: geo.pads, strides: geo.strides, output: 'nhwc', base: depthwiseBase });
     return output(a, pointwiseMatMul(a, dw, pk, bias, a.base), true);
   }
   const dw = convNode(a, nchwInput(a, x), depthwiseKernel(a, dk, depthwiseBase), hw(dk), undefined, geo, dk.shape[2]!, depthwiseBase);

@@ -31,24 +31,26 @@ export interface NchwcDepthwiseSpec {
   channels: number;
   /** The tfjs depthwise kernel [kh, kw, C, 1]. */
   kernel: Weight;
-  /** ONNX pads [top, left, bottom, right]; stride and dilation are 1. */
+  /** ONNX pads [top, left, bottom, right]; dilation is 1. */
   pads: number[];
+  /** Default [1, 1]. A strided one is differentiated only between NHWC values (input and output). */
+  strides?: [number, number];
   /** Layout of the output: NHWC saves the transpose in front of a pointwise MatMul. */
   output: 'nchw' | 'nhwc';
   base: string;
 }
 
 /**
- * Whether `nchwcDepthwise` can write this conv: channel multiplier 1, stride and dilation 1 (its
- * gradients are written for those: every Xception depthwise conv), and C a multiple of 4
- * (ReorderInput's requirement).
+ * Whether `nchwcDepthwise` can write this conv: channel multiplier 1, dilation 1, C a multiple of 4
+ * (ReorderInput's requirement), and stride 1 — or any stride when the input is NHWC (its gradients
+ * are written for those: src/train/onnx/nchwcRules.ts; the callers write the output NHWC).
  */
-export function nchwcDepthwiseApplies(g: OnnxGraph, kernelShape: readonly number[], strides: number[], dilations: number[]): boolean {
+export function nchwcDepthwiseApplies(g: OnnxGraph, kernelShape: readonly number[], strides: number[], dilations: number[], inputNhwc = false): boolean {
   return (
     g.training?.nchwcBlock !== undefined &&
     kernelShape[3] === 1 &&
     kernelShape[2]! % 4 === 0 &&
-    strides.every((s) => s === 1) &&
+    (inputNhwc || strides.every((s) => s === 1)) &&
     dilations.every((d) => d === 1)
   );
 }
@@ -73,6 +75,7 @@ export function nchwcDepthwise(g: OnnxGraph, s: NchwcDepthwiseSpec): string {
   const y = g.domainOp(NCHWC_DOMAIN, 'Conv', [blocked, nchwcKernel(g, s.kernel, block, s.base)], `${s.base}/nchwc_conv`, {
     kernel_shape: attr.ints([kh, kw]),
     pads: attr.ints(s.pads),
+    strides: attr.ints(s.strides ?? [1, 1]),
     group: attr.int(nchwcChannels(s.channels, block)),
   });
   return g.domainOp(NCHWC_DOMAIN, 'ReorderOutput', [y], s.base, {

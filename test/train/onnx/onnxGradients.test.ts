@@ -180,6 +180,22 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   const nhwcNames = buildTrainingGraph(nhwc, 3, { nchwcBlock: block }).graph.nodes.map((n) => n.name);
   assert.equal(nhwcNames.filter((n) => /\/dw\/x\/blocked/.test(n)).length, 2);
   await agrees(nhwc, batchOf([8, 9, 4], 3, 4), { graph: { nchwcBlock: block } });
+  // Strided depthwise convs reading NHWC (FDFtNet's FTT stages, MB blocks): on NCHWc too, their
+  // gradients from the zero-inserted dY. 'same' on odd and even sizes, 'valid' leaving a row and a
+  // column unused, 5x5, stride [2, 3].
+  const strided = tinyModel([11, 10, 4], [
+    tf.layers.conv2d({ filters: 8, kernelSize: 1, ...init(12) }),
+    tf.layers.separableConv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', depthwiseInitializer: dw(13), pointwiseInitializer: dw(14) }), // 11x10 → 6x5
+    tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', useBias: true, depthwiseInitializer: dw(15) }), // 6x5 → 2x2, a row and a column unused
+    tf.layers.conv2d({ filters: 12, kernelSize: 1, ...init(16) }),
+    tf.layers.depthwiseConv2d({ kernelSize: 5, strides: [2, 3], padding: 'same', depthwiseInitializer: dw(17) }),
+  ]);
+  const stridedGraph = buildTrainingGraph(strided, 3, { nchwcBlock: block }).graph;
+  const stridedConvs = stridedGraph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv' && n.attrs.strides?.kind === 'ints' && n.attrs.strides.value.some((v) => v !== 1));
+  assert.equal(stridedConvs.length, 3, 'every strided depthwise conv on NCHWc');
+  assert.equal(stridedGraph.nodes.filter((n) => n.opType === 'ConvTranspose').length, 0);
+  await agrees(strided, batchOf([11, 10, 4], 3, 5), { graph: { nchwcBlock: block } });
+  await agrees(strided, batchOf([11, 10, 4], 3, 5), { graph: { nchwcBlock: undefined } });
 });
 
 test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residual Add) and agree with tfjs', async (t) => {
