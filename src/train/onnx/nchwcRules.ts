@@ -11,6 +11,8 @@
  *                    (i, j) = Σ_b Σ_pixels x_pad[b, y + i, x + j] · dY[b, y, x], the kernel gradient,
  *                    already in the kernel's blocked order. (The plain-Conv rule folds the batch
  *                    into B·C groups instead, one tiny GEMM each: 3–5x slower, measured.)
+ *   strided Conv  → both of the above on dY with zeros inserted between its rows and columns
+ *                    (stridedDepthwise; NHWC x and dY only).
  *
  * In NCHWc a [N, C', H, W] value is stored as [N, C'/block, H, W, block], which the reshapes below
  * make explicit; the kernel [C', 1, kh, kw] is stored as [C'/block, kh, kw, block].
