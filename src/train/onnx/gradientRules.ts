@@ -272,19 +272,54 @@ const pad: GradientRule = (ctx, n, [dy]) => {
 };
 
 /**
- * Slice: dY put back at the positions it was read from, zeros elsewhere. Unit steps: one Pad.
- * Positive steps s (a strided 1x1 conv's subsampling, convLayers.ts): each strided axis of dY is
- * split as [m, 1], padded to [m', s] so that element k lands at start + k·s of the merged
- * [m'·s] axis, then merged and cut to the input's size — Reshape, Pad, Reshape(, Slice), with no
- * scatter.
+ * dY (shape `dyShape`) placed in a zero tensor of shape `size`: dY's element k along axis a lands at
+ * first[a] + step[a]·k. Unit-step axes are padded directly; every strided axis of dY is split as
+ * [m, 1] and padded to [m', step] so that element k lands at first + k·step of the merged [m'·step]
+ * axis — Reshape, Pad, Reshape (and a Slice where that overshoots `size`), with no scatter. The
+ * gradient of a strided Slice, and the zero-inserted dY of a strided conv's gradients
+ * (nchwcRules.ts).
  */
+export function spreadStrided(ctx: GradientContext, dy: string, dyShape: Dims, size: Dims, first: number[], step: number[], b: string): string {
+  if (step.every((s) => s === 1)) {
+    const pads = [...first, ...size.map((n, a) => n - first[a]! - dyShape[a]!)];
+    return ctx.op('Pad', [dy, ctx.ints(`${b}/pads`, pads)], `${b}/spread`);
+  }
+  // A strided axis: dY's m elements sit in blocks q..q+m−1 (q = ⌊first/step⌋) at offset
+  // r = first mod step; enough blocks after to cover the target size.
+  const split: number[] = [];
+  const before: number[] = [];
+  const after: number[] = [];
+  const merged: number[] = [];
+  size.forEach((n, a) => {
+    const m = dyShape[a]!;
+    const s = step[a]!;
+    if (s === 1) {
+      split.push(m);
+      before.push(first[a]!);
+      after.push(n - first[a]! - m);
+      merged.push(n);
+      return;
+    }
+    const q = Math.floor(first[a]! / s);
+    const r = first[a]! % s;
+    const blocks = Math.max(Math.ceil(n / s), q + m);
+    split.push(m, 1);
+    before.push(q, r);
+    after.push(blocks - q - m, s - 1 - r);
+    merged.push(blocks * s);
+  });
+  const spread = ctx.op('Pad', [ctx.reshape(dy, split, `${b}/split`), ctx.ints(`${b}/pads`, [...before, ...after])], `${b}/spread`);
+  const full = ctx.reshape(spread, merged, `${b}/merged`);
+  const cut = merged.map((_, a) => a).filter((a) => merged[a]! > size[a]!);
+  if (cut.length === 0) return full;
+  return ctx.op('Slice', [full, ctx.ints(`${b}/cut_starts`, cut.map(() => 0)), ctx.ints(`${b}/cut_ends`, cut.map((a) => size[a]!)), ctx.ints(`${b}/cut_axes`, cut)], `${b}/cut`);
+}
+
+/** Slice (positive steps): dY put back at the positions it was read from, zeros elsewhere. */
 const slice: GradientRule = (ctx, n, [dy]) => {
-  const b = base(n);
   const sx = ctx.shape(n.inputs[0]!);
-  const sy = ctx.shape(n.outputs[0]!);
   const rank = sx.length;
   const starts = int64Values(ctx.g, n.inputs[1], n.name);
-  const ends = int64Values(ctx.g, n.inputs[2], n.name);
   const axes = (n.inputs[3] ? int64Values(ctx.g, n.inputs[3], n.name) : starts.map((_, i) => i)).map((a) => (a + rank) % rank);
   const steps = n.inputs[4] ? int64Values(ctx.g, n.inputs[4], n.name) : starts.map(() => 1);
   if (steps.some((st) => st < 1)) throw new OnnxTrainingError(`Slice '${n.name}': only positive steps are differentiated`);
@@ -296,39 +331,7 @@ const slice: GradientRule = (ctx, n, [dy]) => {
     first[a] = Math.min(Math.max(v < 0 ? v + size : v, 0), size);
     step[a] = steps[i]!;
   });
-  if (step.every((s) => s === 1)) {
-    const pads = [...first, ...sx.map((size, a) => size - first[a]! - sy[a]!)];
-    return [ctx.op('Pad', [dy!, ctx.ints(`${b}/pads`, pads)], `${b}/dx`)];
-  }
-  // Split every strided axis a into [blocks, step]: dY's m elements sit in blocks q..q+m−1 (q =
-  // ⌊first/step⌋), at offset r = first mod step; enough blocks after to cover the input's size.
-  const split: number[] = [];
-  const before: number[] = [];
-  const after: number[] = [];
-  const merged: number[] = [];
-  sx.forEach((size, a) => {
-    const m = sy[a]!;
-    if (step[a] === 1) {
-      split.push(m);
-      before.push(first[a]!);
-      after.push(size - first[a]! - m);
-      merged.push(size);
-      return;
-    }
-    const s = step[a]!;
-    const q = Math.floor(first[a]! / s);
-    const r = first[a]! % s;
-    const blocks = Math.max(Math.ceil(size / s), q + m);
-    split.push(m, 1);
-    before.push(q, r);
-    after.push(blocks - q - m, s - 1 - r);
-    merged.push(blocks * s);
-  });
-  const spread = ctx.op('Pad', [ctx.reshape(dy!, split, `${b}/split`), ctx.ints(`${b}/pads`, [...before, ...after])], `${b}/spread`);
-  const full = ctx.reshape(spread, merged, `${b}/merged`);
-  const cut = merged.map((d, a) => a).filter((a) => merged[a]! > sx[a]!);
-  if (cut.length === 0) return [full];
-  return [ctx.op('Slice', [full, ctx.ints(`${b}/cut_starts`, cut.map(() => 0)), ctx.ints(`${b}/cut_ends`, cut.map((a) => sx[a]!)), ctx.ints(`${b}/cut_axes`, cut)], `${b}/dx`)];
+  return [spreadStrided(ctx, dy!, ctx.shape(n.outputs[0]!), sx, first, step, `${base(n)}/dx`)];
 };
 
 const concat: GradientRule = (ctx, n, [dy]) => {

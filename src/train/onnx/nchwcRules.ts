@@ -21,7 +21,7 @@ import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
 import { attr, type AttrValue, type OnnxNode, readAttr } from '../../export/onnxGraph.ts';
 import type { GradientContext, GradientRule } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
-import { flipSpatial } from './gradientRules.ts';
+import { flipSpatial, spreadStrided } from './gradientRules.ts';
 
 const { int: intAttr, ints: intsAttr } = readAttr;
 
@@ -142,31 +142,21 @@ function kernelGradient(ctx: GradientContext, n: OnnxNode, dy: string, geo: Dept
   return ctx.reshape(taps, [channels, 1, kh, kw], `${b}/dw/w`);
 }
 
-/**
- * dY [B, OH, OW, C] (NHWC) spread onto a [B, rows, cols, C] grid: dY[o, p] lands at
- * (offset[0] + s0·o, offset[1] + s1·p), zeros elsewhere — the zero-inserted dY of a strided conv's
- * gradients, placed by one Pad of a [B, OH, 1, OW, 1, C] view (as the strided Slice's gradient in
- * gradientRules.ts), cut with a Slice where the grid is smaller than the padded view.
- */
-function spread(ctx: GradientContext, dy: string, dims: number[], strides: [number, number], offset: [number, number], size: [number, number], b: string): string {
-  const [batch, oh, ow, c] = dims as [number, number, number, number];
-  const axis = (m: number, s: number, first: number, target: number) => {
-    const q = Math.floor(first / s);
-    const blocks = Math.max(Math.ceil(target / s), q + m);
-    return { before: [q, first % s], after: [blocks - q - m, s - 1 - (first % s)], merged: blocks * s };
-  };
-  const rows = axis(oh, strides[0], offset[0], size[0]);
-  const cols = axis(ow, strides[1], offset[1], size[1]);
-  const view = ctx.reshape(dy, [batch, oh, 1, ow, 1, c], `${b}/view`);
-  const pads = [0, ...rows.before, ...cols.before, 0, 0, ...rows.after, ...cols.after, 0];
-  const grid = ctx.reshape(ctx.op('Pad', [view, ctx.ints(`${b}/pads`, pads)], `${b}/padded`), [batch, rows.merged, cols.merged, c], `${b}/grid`);
-  if (rows.merged === size[0] && cols.merged === size[1]) return grid;
-  return ctx.op('Slice', [grid, ctx.ints(`${b}/cut_starts`, [0, 0]), ctx.ints(`${b}/cut_ends`, size), ctx.ints(`${b}/cut_axes`, [1, 2])], `${b}/cut`);
+/** The blocked depthwise kernel [C', 1, kh, kw] rotated by 180° (the input gradient's kernel). */
+function rotatedKernel(ctx: GradientContext, w: string, channels: number, block: number, kh: number, kw: number, b: string): string {
+  const blocked = ctx.reshape(w, [channels / block, kh, kw, block], `${b}/dx/w_blocks`); // [C'/block, kh, kw, block]
+  return ctx.reshape(flipSpatial(ctx, blocked, `${b}/dx`, [1, 2]), [channels, 1, kh, kw], `${b}/dx/w_rotated`);
+}
+
+/** NHWC dY [B, OH, OW, C] with zeros between its rows and columns, on a [B, rows, cols, C] grid from `offset` (spreadStrided). */
+function zeroInserted(ctx: GradientContext, dy: string, dims: number[], strides: [number, number], offset: [number, number], [rows, cols]: [number, number], b: string): string {
+  const [batch, , , c] = dims as [number, number, number, number];
+  return spreadStrided(ctx, dy, dims, [batch, rows, cols, c], [0, ...offset, 0], [1, ...strides, 1], b);
 }
 
 /**
  * Both gradients of a strided NCHWc depthwise conv (FDFtNet's FTT stages and MB blocks), from the
- * zero-inserted dY (`spread`), on the same NCHWc kernels as the stride-1 rule:
+ * zero-inserted dY (`zeroInserted`), on the same NCHWc kernels as the stride-1 rule:
  *   d input:  dx[r] = Σ_k z[r + pt − k]·w[k], a stride-1 depthwise conv of z (shifted by kh − 1 − pt
  *             rows and kw − 1 − pl columns, sized H + kh − 1 × W + kw − 1) with the rotated kernel;
  *   d kernel: the stride-1 rule's tall-image correlation, with z (each image's rows padded to Hp,
@@ -185,17 +175,15 @@ function stridedDepthwise(ctx: GradientContext, n: OnnxNode, dy: string, geo: De
   const c = ctx.shape(xNhwc)[3]!;
   const out: Array<string | undefined> = [undefined, undefined];
   if (ctx.needs(x)) {
-    const z = spread(ctx, dyNhwc, [batch, oh, ow, c], strides, [kh - 1 - pt, kw - 1 - pl], [h + kh - 1, wd + kw - 1], `${b}/dx/z`);
-    const blocked = ctx.reshape(w, [channels / block, kh, kw, block], `${b}/dx/w_blocks`); // [C'/block, kh, kw, block]
-    const rotated = ctx.reshape(flipSpatial(ctx, blocked, `${b}/dx`, [1, 2]), [channels, 1, kh, kw], `${b}/dx/w_rotated`);
+    const z = zeroInserted(ctx, dyNhwc, [batch, oh, ow, c], strides, [kh - 1 - pt, kw - 1 - pl], [h + kh - 1, wd + kw - 1], `${b}/dx/z`);
     const zBlocked = nchwc(ctx, 'ReorderInput', [z], `${b}/dx/z_blocked`, { channels_last: attr.int(1) });
-    out[0] = nchwc(ctx, 'Conv', [zBlocked, rotated], `${b}/dx`, { kernel_shape: attr.ints([kh, kw]), group: attr.int(channels) });
+    out[0] = nchwc(ctx, 'Conv', [zBlocked, rotatedKernel(ctx, w, channels, block, kh, kw, b)], `${b}/dx`, { kernel_shape: attr.ints([kh, kw]), group: attr.int(channels) });
   }
   if (ctx.needs(w)) {
     const [hp, wp] = [h + pt + pb, wd + pl + pr];
     const kernelCols = wp - kw + 1;
     const tall = tallFromNhwc(ctx, xNhwc, [batch, h, wd, c], pt + pb, [pl, pr], `${b}/dw/x`);
-    const z = spread(ctx, dyNhwc, [batch, oh, ow, c], strides, [0, 0], [hp, kernelCols], `${b}/dw/z`);
+    const z = zeroInserted(ctx, dyNhwc, [batch, oh, ow, c], strides, [0, 0], [hp, kernelCols], `${b}/dw/z`);
     const zTall = nchwc(ctx, 'ReorderInput', [ctx.reshape(z, [1, batch * hp, kernelCols, c], `${b}/dw/z_tall`)], `${b}/dw/z_blocked`, { channels_last: attr.int(1) });
     const kernel = ctx.reshape(zTall, [channels, 1, batch * hp, kernelCols], `${b}/dw/z_kernel`);
     const taps = nchwc(ctx, 'Conv', [tall, kernel], `${b}/dw`, { kernel_shape: attr.ints([batch * hp, kernelCols]), pads: attr.ints([pt, 0, kh - 1 - pt, 0]), group: attr.int(channels) });
@@ -224,13 +212,10 @@ const depthwiseConv: GradientRule = (ctx, n, [dy]) => {
   }
   const [sh, sw] = intsAttr(n, 'strides', [1, 1]) as [number, number];
   if (sh !== 1 || sw !== 1) return stridedDepthwise(ctx, n, dy!, { batch, channels, block, h, wd, kh, kw, oh, ow, pads: [pt, pl, pb, pr] }, [sh, sw]);
-  const blocks = channels / block;
   const kernelShape = attr.ints([kh, kw]);
   const out: Array<string | undefined> = [undefined, undefined];
   if (ctx.needs(x)) {
-    const blocked = ctx.reshape(w, [blocks, kh, kw, block], `${b}/dx/w_blocks`); // [C'/block, kh, kw, block]
-    const rotated = ctx.reshape(flipSpatial(ctx, blocked, `${b}/dx`, [1, 2]), [channels, 1, kh, kw], `${b}/dx/w_rotated`);
-    out[0] = nchwc(ctx, 'Conv', [dy!, rotated], `${b}/dx`, {
+    out[0] = nchwc(ctx, 'Conv', [dy!, rotatedKernel(ctx, w, channels, block, kh, kw, b)], `${b}/dx`, {
       kernel_shape: kernelShape,
       pads: attr.ints([kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr]),
       group: attr.int(channels),
