@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
+import type { ImageSet } from '../data/types.ts';
 import { trainLoop } from './loop.ts';
 import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
 import { prefetchFeatureMaps } from './featureMapPrefetch.ts';
@@ -67,7 +68,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // Validation after each epoch: the heads alone on onnxruntime (--engine), re-exported with their
     // weights of the moment, on the cached feature maps; on tfjs, net.head.predict.
     const heads = (headsPredictor = snapshotPredictor(net.head, opts.engine ?? 'auto'));
-    const scoreValidation = heads.fresh(async () => scoreHeadsOnCachedMaps((inputs) => heads.run(inputs), cache, await data.set('val'), config.batch));
+    const scoreValidation = heads.fresh((val: ImageSet) => scoreHeadsOnCachedMaps(heads.run, cache, val, config.batch));
     // Test scoring, once at the end: the whole FDFtNet on onnxruntime (--engine); on tfjs, net.model.predict.
     const scorer = (predictor = snapshotPredictor(net.model, opts.engine ?? 'auto'));
     const predict = scorer.predict;
@@ -79,7 +80,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
       featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
     });
-    const loopData = await dataLoopOptions(data, config, predict);
+    const loopData = await dataLoopOptions(data, config, scoreValidation);
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -87,7 +88,6 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       artefact: net.model,
       inputsFor,
       ...loopData,
-      validation: { score: scoreValidation },
       preciseBn: loopData.preciseBn && cache.batches(loopData.preciseBn, data.train),
       batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,

@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from './config.ts';
+import type { ImageSet } from '../data/types.ts';
+import { scoreImageSet } from './scoring.ts';
 import { trainLoop } from './loop.ts';
 import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
 import { startRun, finishRun, evaluateOnTest, type RunOptions, type RunResult } from './runLifecycle.ts';
@@ -33,7 +35,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: config.batch,
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
     });
-    const loopData = await dataLoopOptions(data, config, predict);
+    const loopData = await dataLoopOptions(data, config, scorer.fresh((val: ImageSet) => scoreImageSet(predict, val, config.batch)));
     const result = await trainLoop({
       config,
       runDir: run.dir,
@@ -41,7 +43,6 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
       artefact: model,
       inputsFor,
       ...loopData,
-      validation: { score: scorer.fresh(loopData.validation.score) },
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       interrupted: opts.interrupt?.requested,

@@ -8,7 +8,7 @@ import type { TrainConfig } from './config.ts';
 import type { DatasetIndex, ImageSet, SplitName } from '../data/types.ts';
 import { DatasetError } from '../data/errors.ts';
 import type { ImageLoader } from '../data/loader.ts';
-import type { PredictFn } from './scoring.ts';
+import type { ScoredSet } from './scoring.ts';
 import type { EpochBatches } from './loop.ts';
 
 export interface RunData {
@@ -176,15 +176,15 @@ function stopOnFailure(batches: EpochBatches, failure: () => Error | undefined):
 
 /**
  * The `trainLoop` options a run's data provides: the epoch's augmented batches (stopped if decoding
- * finds a class unusable), steps per epoch, validation scoring and the precise-BN batches.
+ * finds a class unusable), steps per epoch, validation scoring (`scoreSet` on the validation split:
+ * the whole model, or fine-tuning's heads on cached feature maps) and the precise-BN batches.
  */
-export async function dataLoopOptions(data: TrainingData, config: TrainConfig, predict: PredictFn) {
+export async function dataLoopOptions(data: TrainingData, config: TrainConfig, scoreSet: (set: ImageSet) => Promise<ScoredSet>) {
   const { makeEpochBatches, makePreciseBnBatches, stepsPerEpochFor } = await import('./epochBatches.ts');
-  const { scoreImageSet } = await import('./scoring.ts');
   return {
     batches: stopOnFailure(makeEpochBatches(data.train, config), data.failure),
     stepsPerEpoch: stepsPerEpochFor(data.train, config),
-    validation: { score: async () => scoreImageSet(predict, await data.set('val'), config.batch) },
+    validation: { score: async () => scoreSet(await data.set('val')) },
     preciseBn: makePreciseBnBatches(data.train, config),
   };
 }

@@ -16,7 +16,7 @@ export interface SnapshotPredictor {
   /** Take the model's current weights (call after they changed, before predicting). */
   refresh(): Promise<void>;
   /** `score` preceded by a refresh, e.g. trainLoop's validation: the weights changed since the last epoch. */
-  fresh<T>(score: () => Promise<T>): () => Promise<T>;
+  fresh<A extends unknown[], T>(score: (...args: A) => Promise<T>): (...args: A) => Promise<T>;
   /** The model on an image batch (a single-input model). */
   predict: PredictFn;
   /** The model on its inputs (one tensor per input: e.g. FDFtNet's heads on image and feature map). */
@@ -32,20 +32,20 @@ export function snapshotPredictor(model: tf.LayersModel, engine: BackboneEngine 
     await runner?.dispose();
     runner = await createBackboneRunner(model, { engine });
   };
+  const run = async (inputs: tf.Tensor | tf.Tensor[]) => {
+    if (!runner) throw new Error('internal: SnapshotPredictor used before refresh()');
+    return runner.predict(inputs);
+  };
   return {
     refresh,
-    fresh: (score) => async () => {
-      await refresh();
-      return score();
-    },
-    predict: async (xs) => {
-      if (!runner) throw new Error('internal: SnapshotPredictor.predict before refresh()');
-      return (await runner.predict(xs)) as tf.Tensor2D;
-    },
-    run: async (inputs) => {
-      if (!runner) throw new Error('internal: SnapshotPredictor.run before refresh()');
-      return runner.predict(inputs);
-    },
+    fresh:
+      (score) =>
+      async (...args) => {
+        await refresh();
+        return score(...args);
+      },
+    predict: async (xs) => (await run(xs)) as tf.Tensor2D,
+    run,
     describe: () => (runner ? `${runner.engine} (${runner.reason})` : 'not refreshed yet'),
     async dispose() {
       await runner?.dispose();

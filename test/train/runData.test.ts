@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { dataLoopOptions, openTrainingData, type TrainingData } from '../../src/train/runData.ts';
+import { scoreImageSet } from '../../src/train/scoring.ts';
 import type { TrainConfig } from '../../src/train/config.ts';
 import { makeEpochBatches } from '../../src/train/epochBatches.ts';
 import { ImageLoader, loadImages } from '../../src/data/loader.ts';
@@ -93,7 +94,7 @@ test('openTrainingData: a class whose files are all undecodable is reported as a
       await data.train.outcome();
       await new Promise((r) => setImmediate(r));
       assert.equal(data.failure()?.name, 'DatasetError');
-      const { batches } = await dataLoopOptions(data, { ...config, preciseBn: 0 } as unknown as TrainConfig, (xs) => tf.zeros([xs.shape[0], 2]));
+      const { batches } = await dataLoopOptions(data, { ...config, preciseBn: 0 } as unknown as TrainConfig, (set) => scoreImageSet((xs) => tf.zeros([xs.shape[0], 2]), set));
       const before = tf.memory().numTensors;
       await assert.rejects(async () => {
         for await (const _ of batches(0)) assert.fail('no batch may be served after the failure');

@@ -10,7 +10,7 @@
  * Written by hand: onnxruntime's own gradient builder ships only in its training build
  * (onnxruntime-training), which is not on the npm registry for Node.
  */
-import { attr, type AttrValue, consumers, type OnnxGraph, type OnnxNode, producers } from '../../export/onnxGraph.ts';
+import { attr, type AttrValue, consumers, type OnnxGraph, type OnnxNode } from '../../export/onnxGraph.ts';
 import { OnnxTrainingError } from './errors.ts';
 import { NCHWC_DOMAIN } from '../../export/nchwc.ts';
 import { batchNormGradient } from './batchNormGradient.ts';
@@ -22,7 +22,9 @@ import { type Dims, inferShapes } from './shapes.ts';
 export class GradientContext {
   readonly shapes: Map<string, Dims>;
 
-  private producerOf?: Map<string, OnnxNode>;
+  /** Writer of each value, for the graph's first `indexed` nodes (nodes are only appended while gradients are built). */
+  private readonly producerOf = new Map<string, OnnxNode>();
+  private indexed = 0;
 
   constructor(
     readonly g: OnnxGraph,
@@ -31,9 +33,12 @@ export class GradientContext {
     this.shapes = inferShapes(g);
   }
 
-  /** The forward node that writes `name` (undefined for inputs and initializers). */
+  /** The node that writes `name`, forward or gradient (undefined for inputs and initializers). */
   producer(name: string): OnnxNode | undefined {
-    this.producerOf ??= producers(this.g);
+    for (; this.indexed < this.g.nodes.length; this.indexed++) {
+      const n = this.g.nodes[this.indexed]!;
+      for (const o of n.outputs) this.producerOf.set(o, n);
+    }
     return this.producerOf.get(name);
   }
 

@@ -47,8 +47,7 @@ const reorderOutput: GradientRule = (ctx, n, [dy]) => [
 
 /** The NHWC value that `blocked` was reordered from (a ReorderInput with channels_last), if it was. */
 function nhwcSource(ctx: GradientContext, blocked: string): string | undefined {
-  // Gradient values are not in ctx.producer's map (it holds the forward nodes): look among all nodes.
-  const n = ctx.producer(blocked) ?? ctx.g.nodes.find((m) => m.outputs.includes(blocked));
+  const n = ctx.producer(blocked);
   return n?.domain === NCHWC_DOMAIN && n.opType === 'ReorderInput' && intAttr(n, 'channels_last', 0) === 1 ? n.inputs[0] : undefined;
 }
 
