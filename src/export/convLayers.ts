@@ -1,7 +1,8 @@
 /**
  * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW); in training graphs 1x1 convs (strided
  * ones too) become MatMuls of the NHWC pixels (pointwiseMatMul) and stride-1 depthwise convs use
- * onnxruntime's NCHWc kernels where it has them (nchwc.ts), both writing NHWC (Value.nhwc).
+ * onnxruntime's NCHWc kernels where it has them (nchwc.ts), both writing NHWC (Value.nhwc). In
+ * inference graphs, 1x1 convs whose output rows are 1–3 pixels long are MatMuls too (asMatMul).
  *
  * Kernel layouts: tfjs Conv2D [kh, kw, in, out] → ONNX [out, in, kh, kw]; tfjs depthwise
  * [kh, kw, in, mult] → ONNX grouped Conv (group = in) with W [in·mult, 1, kh, kw], output channel
@@ -65,11 +66,12 @@ const hw = (k: Weight): [number, number] => [k.shape[0]!, k.shape[1]!];
 const asNchwc = (a: ConvertArgs, k: Weight, geo: WindowGeometry, x: Value) => nchwcDepthwiseApplies(a.g, k.shape, geo.strides, geo.dilations, x.nhwc);
 
 /**
- * A 1x1 convolution in a TRAINING graph: a MatMul of the NHWC pixels [B, H, W, in] by the
- * kernel in its tfjs layout [in, out] (a strided one reads a strided Slice of the pixels first:
- * `subsampledPixels`). Where weights are inputs, onnxruntime's Conv runs one GEMM
- * per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the kernel; one MatMul
- * over the whole batch is several times faster, and its gradient needs no kernel transposes.
+ * A 1x1 convolution as a MatMul of the NHWC pixels [B, H, W, in] by the kernel in its tfjs
+ * layout [in, out] (a strided one reads a strided Slice of the pixels first: `subsampledPixels`);
+ * where it is used: asMatMul. In training graphs, where weights are inputs, onnxruntime's Conv
+ * runs one GEMM per image (N = H·W pixels: 4 on Xception's last maps) and cannot pre-pack the
+ * kernel; one MatMul over the whole batch is several times faster, and its gradient needs no
+ * kernel transposes.
  */
 function pointwiseMatMul(a: ConvertArgs, pixels: string, k: Weight, bias: Weight | undefined, base: string): string {
   const [, , cin, cout] = k.shape as [number, number, number, number];
@@ -79,13 +81,34 @@ function pointwiseMatMul(a: ConvertArgs, pixels: string, k: Weight, bias: Weight
 }
 
 /**
- * Whether a conv is written as `pointwiseMatMul` (training graphs only; inference keeps Conv, which
- * onnxruntime pre-packs). Strided 1x1 convs (Xception's residual branches) included: as a Conv
+ * Output rows shorter than this many pixels make a 1x1 conv a MatMul in inference graphs too.
+ * onnxruntime's NCHWc conv kernels work one output row at a time, and rows of 1–3 pixels leave
+ * them at 20–107 GFLOP/s where one MatMul over every pixel of the batch runs at 90–150 (batch 32,
+ * 2 threads; Xception's 2x2 maps at 64x64, [1536 → 2048]: 10.9 → 5.4 ms). From 4-pixel rows the
+ * two are equal, and from 8 the conv is faster (BENCHMARKS.md, ninth session).
+ */
+const SHORT_ROW_PIXELS = 4;
+/**
+ * ...and only kernels of at least this many weights (in·out): below it the transposes to and from
+ * the MatMul's NHWC cost more than the GEMM saves (SqueezeNet's fire modules, [384 → 48] and
+ * [48 → 192] at 3x3: its backbone went 10.7 → 12.5 ms).
+ */
+const MIN_MATMUL_WEIGHTS = 1 << 17;
+
+/**
+ * Whether a conv is written as `pointwiseMatMul`: every 1x1 conv of a training graph, and in
+ * inference graphs (where onnxruntime pre-packs Conv kernels) those with short output rows.
+ * Strided 1x1 convs (Xception's residual branches) included: in a training graph, as a Conv
  * with its kernel an input, the kernel's 4-d transposes and the ConvTranspose of its input
- * gradient cost ~40 ms per batch-32 step on block13's [728 → 1024] alone, 20x its GEMMs.
+ * gradient cost ~40 ms per batch-32 step on block13's [728 → 1024] alone, 20x its GEMMs. In
+ * inference, a BatchNormalization after the MatMul folds into it (optimize.ts).
  */
 function asMatMul(a: ConvertArgs, k: Weight, geo: WindowGeometry): boolean {
-  return a.g.training !== undefined && k.shape[0] === 1 && k.shape[1] === 1 && geo.dilations.every((d) => d === 1) && geo.pads.every((p) => p === 0);
+  const pointwise = k.shape[0] === 1 && k.shape[1] === 1 && geo.dilations.every((d) => d === 1) && geo.pads.every((p) => p === 0);
+  if (!pointwise) return false;
+  if (a.g.training !== undefined) return true;
+  const width = a.outputShapes[0]?.[2];
+  return typeof width === 'number' && width < SHORT_ROW_PIXELS && k.shape[2]! * k.shape[3]! >= MIN_MATMUL_WEIGHTS;
 }
 
 /** Whether a Conv2D layer is written as `pointwiseMatMul` in training graphs, from its config alone (onnx.ts asks before converting). */

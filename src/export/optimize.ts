@@ -3,6 +3,8 @@
  *
  *   - BatchNormalization after a Conv that feeds nothing else is folded into the Conv:
  *       s = γ/√(σ² + ε);  W'[o] = W[o]·s[o];  b'[o] = (b[o] − μ[o])·s[o] + β[o]
+ *     and likewise after a 1x1 conv written as MatMul (+ bias Add) of NHWC pixels and transposed to
+ *     NCHW for it (convLayers' asMatMul), with the scale on the kernel's columns W[:, o];
  *   - a zero Pad (ZeroPadding2D) before a Conv that is its only consumer becomes the Conv's pads;
  *   - Transpose pairs that cancel (NCHW → NHWC → NCHW around layout-neutral layers) are removed;
  *   - nodes and initializers no graph output depends on are dropped.
@@ -38,23 +40,74 @@ function foldBatchNorms(g: OnnxGraph): number {
     const w = floatInit(g, conv.inputs[1]);
     const b = conv.inputs[2] ? floatInit(g, conv.inputs[2]) : undefined;
     if (!w || (conv.inputs[2] && !b)) continue;
-    const [gamma, beta, mean, variance] = bn.inputs.slice(1).map((n) => floatInit(g, n));
-    if (!gamma || !beta || !mean || !variance) continue;
     const outC = w.dims[0]!;
-    if (gamma.data.length !== outC) continue;
-    const eps = bn.attrs.epsilon?.kind === 'float' ? bn.attrs.epsilon.value : 1e-5;
+    const fold = bnFold(bn, g, outC, b);
+    if (!fold) continue;
     const per = w.data.length / outC;
     const newW = new Float32Array(w.data.length);
-    const newB = new Float32Array(outC);
-    for (let o = 0; o < outC; o++) {
-      // Double precision for the scale, one rounding to float32 at the end.
-      const s = (gamma.data[o] as number) / Math.sqrt((variance.data[o] as number) + eps);
-      for (let k = 0; k < per; k++) newW[o * per + k] = (w.data[o * per + k] as number) * s;
-      newB[o] = ((b ? (b.data[o] as number) : 0) - (mean.data[o] as number)) * s + (beta.data[o] as number);
-    }
+    for (let o = 0; o < outC; o++) for (let k = 0; k < per; k++) newW[o * per + k] = (w.data[o * per + k] as number) * fold.scale[o]!;
     conv.inputs[1] = g.addFloat(`${conv.inputs[1]}_bn`, newW, w.dims);
-    conv.inputs[2] = g.addFloat(`${conv.name}/B_bn`, newB, [outC]);
+    conv.inputs[2] = g.addFloat(`${conv.name}/B_bn`, fold.bias, [outC]);
     conv.outputs[0] = bn.outputs[0]!;
+    g.nodes.splice(g.nodes.indexOf(bn), 1);
+    folded++;
+  }
+  return folded;
+}
+
+/** The BN scale s and the folded bias b' (double precision, one rounding to float32). */
+function bnFold(bn: OnnxNode, g: OnnxGraph, outC: number, bias: Initializer | undefined): { scale: Float64Array; bias: Float32Array } | undefined {
+  const [gamma, beta, mean, variance] = bn.inputs.slice(1).map((n) => floatInit(g, n));
+  if (!gamma || !beta || !mean || !variance || gamma.data.length !== outC) return undefined;
+  const eps = bn.attrs.epsilon?.kind === 'float' ? bn.attrs.epsilon.value : 1e-5;
+  const scale = new Float64Array(outC);
+  const folded = new Float32Array(outC);
+  for (let o = 0; o < outC; o++) {
+    scale[o] = (gamma.data[o] as number) / Math.sqrt((variance.data[o] as number) + eps);
+    folded[o] = ((bias ? (bias.data[o] as number) : 0) - (mean.data[o] as number)) * scale[o]! + (beta.data[o] as number);
+  }
+  return { scale, bias: folded };
+}
+
+/**
+ * BN(Transpose_NCHW(MatMul(x, W) [+ b])) → Transpose_NCHW(MatMul(x, W') + b'): a 1x1 conv that
+ * convLayers wrote as a MatMul of NHWC pixels (asMatMul), which inference BN reads transposed.
+ */
+function foldBatchNormsIntoMatMuls(g: OnnxGraph): number {
+  let folded = 0;
+  const prod = producers(g);
+  const cons = consumers(g);
+  const soleUse = (name: string) => (cons.get(name) ?? []).length === 1 && !isGraphOutput(g, name);
+  for (const bn of [...g.nodes]) {
+    if (bn.opType !== 'BatchNormalization' || bn.outputs.length !== 1) continue;
+    const transpose = prod.get(bn.inputs[0]!);
+    const perm = transpose?.attrs.perm?.kind === 'ints' ? transpose.attrs.perm.value : undefined;
+    if (!transpose || transpose.opType !== 'Transpose' || perm?.join() !== '0,3,1,2' || !soleUse(transpose.outputs[0]!)) continue;
+    let add = prod.get(transpose.inputs[0]!);
+    let matmul = add;
+    let b: Initializer | undefined;
+    if (add?.opType === 'Add') {
+      b = floatInit(g, add.inputs[1]);
+      matmul = prod.get(add.inputs[0]!);
+      if (!b || !soleUse(add.outputs[0]!)) continue;
+    } else add = undefined;
+    if (!matmul || matmul.opType !== 'MatMul' || !soleUse(matmul.outputs[0]!)) continue;
+    const w = floatInit(g, matmul.inputs[1]);
+    if (!w || w.dims.length !== 2 || (b && b.data.length !== w.dims[1])) continue;
+    const [cin, cout] = w.dims as [number, number];
+    const fold = bnFold(bn, g, cout, b);
+    if (!fold) continue;
+    const newW = new Float32Array(w.data.length);
+    for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) newW[i * cout + o] = (w.data[i * cout + o] as number) * fold.scale[o]!;
+    matmul.inputs[1] = g.addFloat(`${matmul.inputs[1]}_bn`, newW, w.dims);
+    const newB = g.addFloat(`${matmul.name}/B_bn`, fold.bias, [cout]);
+    if (add) add.inputs[1] = newB;
+    else {
+      const sum = g.uniqueName(`${matmul.name}/bias_bn`);
+      g.nodes.splice(g.nodes.indexOf(matmul) + 1, 0, { opType: 'Add', name: sum, inputs: [matmul.outputs[0]!, newB], outputs: [sum], attrs: {} });
+      transpose.inputs[0] = sum;
+    }
+    transpose.outputs[0] = bn.outputs[0]!;
     g.nodes.splice(g.nodes.indexOf(bn), 1);
     folded++;
   }
@@ -127,7 +180,7 @@ export function removeDeadNodes(g: OnnxGraph): number {
 /** Run every pass (in place). Nodes stay in topological order: passes only remove or rewire. */
 export function optimizeGraph(g: OnnxGraph): OptimizeStats {
   const foldedPads = foldPads(g);
-  const foldedBatchNorms = foldBatchNorms(g);
+  const foldedBatchNorms = foldBatchNorms(g) + foldBatchNormsIntoMatMuls(g);
   const removedTransposes = cancelTransposes(g);
   const removedNodes = removeDeadNodes(g);
   return { foldedBatchNorms, foldedPads, removedTransposes, removedNodes };

@@ -82,6 +82,31 @@ describe('exportOnnx agrees with tfjs', () => {
     await assertOnnxMatchesTfjs(m, { optimize: false });
   });
 
+  ortTest('1x1 convs with output rows of 1–3 pixels (and kernels of ≥ 2^17 weights) are MatMuls; BNs after them fold in', async () => {
+    const bn = (o: Parameters<typeof tf.layers.batchNormalization>[0] = {}) => tf.layers.batchNormalization(o);
+    const small = tf.input({ shape: [3, 2, 512] });
+    const wide = tf.input({ shape: [5, 5, 512] });
+    const outs = [
+      call(bn(), call(conv({ filters: 256, kernelSize: 1 }), small)), // bias Add: BN folds into it
+      call(bn({ center: false }), call(conv({ filters: 256, kernelSize: 1, useBias: false }), small)), // no bias: the fold adds one
+      call(bn({ scale: false }), call(conv({ filters: 256, kernelSize: 1, strides: 2, useBias: false }), wide)), // 5x5 → 3x3: strided Slice
+      call(bn(), call(tf.layers.separableConv2d({ filters: 256, kernelSize: 3, padding: 'same', useBias: false }), small)), // pointwise half
+      call(bn(), call(conv({ filters: 256, kernelSize: 1, activation: 'relu' }), small)), // BN after ReLU: kept
+      call(conv({ filters: 256, kernelSize: 1, padding: 'same' }), call(tf.layers.zeroPadding2d({ padding: [[0, 0], [1, 1]] }), small)), // rows of 4: Conv
+      call(conv({ filters: 64, kernelSize: 1 }), small), // 512·64 weights: Conv
+    ];
+    const m = tf.model({ inputs: [small, wide], outputs: outs });
+    randomizeWeights(m);
+    const g = buildOnnxGraph(m);
+    const count = (op: string) => g.graph.nodes.filter((n) => n.opType === op).length;
+    assert.equal(count('MatMul'), 5, 'the five 1x1 convs with 1–3-pixel rows and ≥ 2^17 weights');
+    assert.equal(g.optimized?.foldedBatchNorms, 4, 'the BNs right after them are folded');
+    assert.equal(count('BatchNormalization'), 1, 'the one after a ReLU stays');
+    assert.equal(count('Conv'), 3, "the separable conv's depthwise half, the 4-pixel rows and the small kernel");
+    await assertOnnxMatchesTfjs(m);
+    await assertOnnxMatchesTfjs(m, { optimize: false });
+  });
+
   ortTest('pooling, global pooling, ZeroPadding2D (+ Conv, + MaxPool: exact despite onnxruntime pad fusion), Cropping2D', async () => {
     const x = tf.input({ shape: [9, 11, 3] });
     const h = call(conv({ filters: 4, kernelSize: 3, padding: 'same' }), x); // negative values too
