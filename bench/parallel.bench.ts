@@ -104,8 +104,9 @@ class OffThreadCpu {
 
 /**
  * ms per step, wall, when the next batch's feature maps are computed during the current step (what
- * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap, so this is the
- * total time of `steps` steps after one warm-up step, divided by `steps`.
+ * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap where the heads
+ * train in workers (with the heads on onnxruntime, the two take turns on this thread), so this is
+ * the total time of `steps` steps after one warm-up step, divided by `steps`.
  */
 async function timeOverlappedSteps(step: StepFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
   const copies = function* () {

@@ -1,8 +1,12 @@
 /**
  * Fine-tuning with the frozen backbone on onnxruntime: the next batch's feature maps are computed
- * while the current step trains the heads (GitHub issue 9). onnxruntime runs off the main thread,
- * so without this the heads (tfjs, on the main thread or the gradient workers) and the backbone take
- * turns and each leaves cores idle; with it, the backbone's time hides behind the heads' step.
+ * while the current step trains the heads (GitHub issue 9). onnxruntime-node's session.run blocks
+ * the thread that calls it (1.30: a 5-ms timer does not fire during a run), so the two overlap
+ * when the heads train in gradient workers (tfjs, `--train-engine tfjs --workers N`): without this
+ * the heads and the backbone take turns and each leaves cores idle. When the heads train on
+ * onnxruntime too (the default), both run on this thread in turn and this only reorders them;
+ * the backbone in a worker thread beside them was measured and was no faster (BENCHMARKS.md,
+ * ninth session): onnxruntime's two threads already keep both cores busy.
  *
  * `batches` wraps an epoch's batch stream so it runs one batch ahead: when the training loop gets
  * batch k, batch k+1 has been taken from the source and its feature maps are being computed.

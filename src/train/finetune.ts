@@ -59,7 +59,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // through the heads.
     const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
-    // On onnxruntime the next batch's feature maps are computed while this step trains the heads.
+    // On onnxruntime the next batch's feature maps are computed while this step trains the heads
+    // (in gradient workers; on this thread's onnxruntime the two take turns: featureMapPrefetch.ts).
     const prefetch = runner.engine === 'onnx' ? prefetchFeatureMaps((xs) => runner.predict(xs)) : undefined;
     const featureMaps = prefetch ? prefetch.featureMaps : (xs: tf.Tensor4D) => runner.predict(xs);
     // Validation and precise-BN images are not augmented: their feature maps are computed once and kept.
