@@ -105,19 +105,23 @@ class OffThreadCpu {
 /**
  * ms per step, wall, when the next batch's feature maps are computed during the current step (what
  * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap where the heads
- * train in workers (with the heads on onnxruntime, the two take turns on this thread), so this is
- * the total time of `steps` steps after one warm-up step, divided by `steps`.
+ * train in workers (with the heads on onnxruntime, the two take turns on this thread). Timed from
+ * the end of a warm-up step to the end of step `steps`; the stream holds one batch more, so that
+ * each timed step has the next batch's feature maps to compute, as in a long epoch. (Before the
+ * ninth session the stream ended with the last timed step, and the timed span held one feature-map
+ * computation fewer than steps: figures too low by a backbone run / steps on the onnxruntime path.)
  */
 async function timeOverlappedSteps(step: StepFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
   const copies = function* () {
-    for (let s = 0; s <= steps; s++) yield { xs: batch.xs.clone(), ys: batch.ys.clone() };
+    for (let s = 0; s <= steps + 1; s++) yield { xs: batch.xs.clone(), ys: batch.ys.clone() };
   };
   let t0 = 0;
   let s = 0;
   for await (const b of prefetch.batches(copies)(0)) {
     await step(b, `bench:${s}`);
     tf.dispose([b.xs, b.ys]);
-    if (s++ === 0) t0 = performance.now(); // after the warm-up step
+    if (s === 0) t0 = performance.now(); // after the warm-up step
+    if (s++ === steps) break; // the batch taken ahead is dropped (its feature maps disposed)
   }
   return (performance.now() - t0) / steps;
 }
