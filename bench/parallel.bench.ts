@@ -217,7 +217,7 @@ export default async function bench(): Promise<void> {
     inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
     if (backboneEngine === 'onnx') {
       // As `fdft train` with onnxruntime: feature maps on the main thread, heads in the workers.
-      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
+      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', spin: trainOnOnnx, ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
       if (onnxThreads !== 1) console.log(`onnxruntime uses ${onnxThreadsText}: its CPU time in the critical-path column is summed over them; compare wall times\n`);
       prefetch = prefetchFeatureMaps((xs) => offThread.measure(() => r.predict(xs)));
       featureMaps = prefetch.featureMaps; // computes on demand unless a batch stream prefetched it

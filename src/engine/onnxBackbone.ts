@@ -9,7 +9,8 @@
  *
  * onnxruntime-node is a native addon with prebuilt binaries for a few platforms; it is imported
  * lazily, so fdft still loads where it cannot, and `onnxAvailable()` says whether to fall back to
- * tfjs (`onnxUnavailableReason()` says why not).
+ * tfjs (`onnxUnavailableReason()` says why not). Its session.run (1.30) returns a promise but runs
+ * on the calling thread, blocking it: two runs awaited together take turns.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
@@ -61,8 +62,11 @@ export interface OnnxRunnerOptions {
   threads?: number;
   /**
    * Let idle worker threads spin briefly for the next op (onnxruntime's default, lowest latency).
-   * Default false: fdft runs the backbone between tfjs steps on the same cores, and spinning threads
-   * would steal them from tfjs.
+   * Default false: spinning threads steal cores from anything else computing meanwhile (tfjs
+   * gradient workers). Sessions that run alone turn it on: session.run blocks the calling thread,
+   * and without spinning the pool thread sleeps and is woken at every parallel op, which on this VM
+   * cost 5–30 % of a run (BENCHMARKS.md, ninth session: the no-FTT heads graph 54 → 37 ms, the
+   * Xception backbone 242 → 215 ms, pretraining 1.31 → 1.28 s at batch 32, medians of interleaved runs).
    */
   spin?: boolean;
   /**

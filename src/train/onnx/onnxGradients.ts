@@ -135,7 +135,8 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     if (!s) {
       s = (async () => {
         const graph = buildTrainingGraph(o.trainModel, batch, { ...graphOptions, gradients });
-        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false });
+        // Spinning: the step runs alone (session.run blocks this thread; OnnxRunnerOptions.spin).
+        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false, spin: true });
         const parameterIndex = graph.trainables.map((t) => {
           const i = trainable.indexOf(t.variable);
           if (i < 0) throw new OnnxTrainingError(`the training graph feeds ${t.variable.name}, which is not a trainable weight of ${o.trainModel.name}`);
