@@ -217,7 +217,7 @@ export default async function bench(): Promise<void> {
     inputsFor = (xs) => [xs, net.backbone.predict(xs) as tf.Tensor];
     if (backboneEngine === 'onnx') {
       // As `fdft train` with onnxruntime: feature maps on the main thread, heads in the workers.
-      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', spin: trainOnOnnx, ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
+      const r = (runner = await createBackboneRunner(net.backbone, { engine: 'onnx', ...(onnxThreads !== undefined && { threads: onnxThreads }) }));
       if (onnxThreads !== 1) console.log(`onnxruntime uses ${onnxThreadsText}: its CPU time in the critical-path column is summed over them; compare wall times\n`);
       prefetch = prefetchFeatureMaps((xs) => offThread.measure(() => r.predict(xs)));
       featureMaps = prefetch.featureMaps; // computes on demand unless a batch stream prefetched it
@@ -239,7 +239,7 @@ export default async function bench(): Promise<void> {
       let close = async () => {};
       if (workers === 0) {
         const t0 = performance.now();
-        const onnx = await createOnnxGradients({ trainModel, inputsFor, l2: 1e-5, threads: os.availableParallelism() });
+        const onnx = await createOnnxGradients({ trainModel, inputsFor, l2: 1e-5, threads: os.availableParallelism(), spin: kind === 'pretrain' }); // as openRunGradients
         for (const b of batches) await onnx.prepare(b);
         startup.set(workers, performance.now() - t0);
         // As trainLoop runs it: the update on host arrays (src/train/hostOptimizer.ts).

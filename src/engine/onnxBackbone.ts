@@ -62,11 +62,11 @@ export interface OnnxRunnerOptions {
   threads?: number;
   /**
    * Let idle worker threads spin briefly for the next op (onnxruntime's default, lowest latency).
-   * Default false: spinning threads steal cores from anything else computing meanwhile (tfjs
-   * gradient workers). Sessions that run alone turn it on: session.run blocks the calling thread,
-   * and without spinning the pool thread sleeps and is woken at every parallel op, which on this VM
-   * cost 5–30 % of a run (BENCHMARKS.md, ninth session: the no-FTT heads graph 54 → 37 ms, the
-   * Xception backbone 242 → 215 ms, pretraining 1.31 → 1.28 s at batch 32, medians of interleaved runs).
+   * Default false: spinning threads steal cores from whatever computes next — tfjs gradient workers,
+   * or another session: every session has its own pool, and fine-tuning alternates the frozen
+   * backbone's session with the heads' (spinning there made the no-FTT step slower in 5 of 5
+   * interleaved pairs, 221–271 → 288–315 ms at batch 32; BENCHMARKS.md, ninth session). A session
+   * that runs alone (pretraining's step) turns it on.
    */
   spin?: boolean;
   /**

@@ -36,11 +36,6 @@ export interface BackboneRunnerOptions {
   threads?: number;
   /** Cut the model at this layer before exporting (e.g. 'features'); tfjs then predicts that layer too. */
   outputLayer?: string;
-  /**
-   * onnxruntime's threads spin between ops (OnnxRunnerOptions.spin). Default true: the backbone runs
-   * while its caller waits; false where tfjs gradient workers compute at the same time.
-   */
-  spin?: boolean;
 }
 
 export async function createBackboneRunner(model: tf.LayersModel, opts: BackboneRunnerOptions = {}): Promise<BackboneRunner> {
@@ -68,7 +63,7 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
     return tfjsRunner(`the model does not export to ONNX (${(e as Error).message})`);
   }
   const threads = opts.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-  const runner = await OnnxRunner.create(bytes, { threads, spin: opts.spin ?? true });
+  const runner = await OnnxRunner.create(bytes, { threads });
   return {
     engine: 'onnx',
     reason: `${engine === 'auto' ? 'auto: ' : ''}onnxruntime-node with ${threads} thread(s) (native convolutions)`,

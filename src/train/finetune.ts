@@ -57,10 +57,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on
     // onnxruntime's native convolutions when available (--engine), else tfjs; gradients flow only
     // through the heads.
-    // Its onnxruntime threads spin between ops unless tfjs gradient workers share the cores with
-    // it (--train-engine tfjs or --workers: openRunGradients).
-    const workersShareCores = opts.trainEngine === 'tfjs' || opts.workers !== undefined;
-    const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto', spin: !workersShareCores }));
+    const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
     // On onnxruntime the next batch's feature maps are computed while this step trains the heads
     // (in gradient workers; on this thread's onnxruntime the two take turns: featureMapPrefetch.ts).

@@ -102,7 +102,8 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   const { createOnnxGradients } = await import('../onnx/onnxGradients.ts');
   const threads = os.availableParallelism();
   const t0 = performance.now();
-  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, l2: o.l2, threads });
+  // Pretraining's step is the only session running; fine-tuning's alternates with the backbone's.
+  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, l2: o.l2, threads, spin: o.kind === 'pretrain' });
   try {
     await onnx.prepare(o.batch);
   } catch (e) {
