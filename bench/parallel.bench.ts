@@ -191,7 +191,7 @@ export default async function bench(): Promise<void> {
   const what =
     kind === 'pretrain'
       ? 'Xception classifier, every weight trained (fdft pretrain)'
-      : `FDFtNet Xception (fresh weights, frozen) ${useFtt ? 'M=3' : 'without FTT'} N=4 (fdft train${useFtt ? '' : ' --no-ftt'}); frozen backbone on ${backboneEngine === 'onnx' ? `onnxruntime (${onnxThreadsText}) on the main thread` : 'tfjs in each thread'}`;
+      : `FDFtNet Xception (fresh weights, frozen) ${useFtt ? 'M=3' : 'without FTT'} N=4 (fdft train${useFtt ? '' : ' --no-ftt'}); frozen backbone on ${backboneEngine === 'onnx' ? (trainOnOnnx ? "onnxruntime, inside the step's graph" : `onnxruntime (${onnxThreadsText}) on the main thread`) : 'tfjs in each thread'}`;
   console.log(`engine: ${engine.backend} (${engine.provider}) in every thread; ${what}, 64x64x3`);
   console.log(
     `median of ${steps} steps after 1 warm-up; step = gradients (incl. backbone.predict) + SGD-momentum update on the main thread (${trainOnOnnx ? "on the weights' host arrays" : "tfjs' optimizer"})`,
@@ -239,7 +239,9 @@ export default async function bench(): Promise<void> {
       let close = async () => {};
       if (workers === 0) {
         const t0 = performance.now();
-        const onnx = await createOnnxGradients({ trainModel, inputsFor, l2: 1e-5, threads: os.availableParallelism(), spin: kind === 'pretrain' }); // as openRunGradients
+        // As openRunGradients: fine-tuning with the backbone on onnxruntime puts it inside the step's graph.
+        const stepModel = kind === 'finetune' && backboneEngine === 'onnx' ? { model: artefact, inputsFor: (xs: tf.Tensor4D) => xs } : undefined;
+        const onnx = await createOnnxGradients({ trainModel, inputsFor, stepModel, l2: 1e-5, threads: os.availableParallelism(), spin: kind === 'pretrain' || stepModel !== undefined });
         for (const b of batches) await onnx.prepare(b);
         startup.set(workers, performance.now() - t0);
         // As trainLoop runs it: the update on host arrays (src/train/hostOptimizer.ts).
@@ -263,7 +265,8 @@ export default async function bench(): Promise<void> {
           const batch = fixedBatch(b);
           try {
             results.set(`${workers}:${b}`, await timeSteps(step, batch, steps, workerCpu, offThread));
-            if (prefetch) overlapped.set(`${workers}:${b}`, await timeOverlappedSteps(step, prefetch, batch, steps));
+            // Feature maps computed outside the step: tfjs heads beside an onnxruntime backbone.
+            if (prefetch && workers !== 0) overlapped.set(`${workers}:${b}`, await timeOverlappedSteps(step, prefetch, batch, steps));
           } catch (e) {
             results.set(`${workers}:${b}`, { error: `${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, wallMs: NaN, mainCpuMs: undefined, criticalCpuMs: undefined });
           }

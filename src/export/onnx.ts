@@ -176,6 +176,18 @@ class Exporter {
     const cls = layer.getClassName();
     const base = `${prefix}${layer.name}`;
     const nested = innerModel(layer);
+    if (nested && cls === 'FrozenBackbone' && this.g.training) {
+      // Nothing in a frozen backbone trains: inside a training graph it is written as in inference
+      // graphs (constant weights, BN on the moving statistics folded into the convs, onnxruntime's
+      // pre-packed NCHWc kernels), and autodiff passes it by: no value in it needs a gradient.
+      const training = this.g.training;
+      this.g.training = undefined;
+      try {
+        return this.inline(nested, inputs, nested.outputs, `${base}/`);
+      } finally {
+        this.g.training = training;
+      }
+    }
     if (nested) return this.inline(nested, inputs, nested.outputs, `${base}/`);
     const convert = LAYER_CONVERTERS[cls];
     if (!convert) {

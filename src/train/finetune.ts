@@ -10,7 +10,7 @@ import type { TrainConfig } from './config.ts';
 import type { ImageSet } from '../data/types.ts';
 import { trainLoop } from './loop.ts';
 import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
-import { prefetchFeatureMaps } from './featureMapPrefetch.ts';
+import { type FeatureMapPrefetch, prefetchFeatureMaps } from './featureMapPrefetch.ts';
 import { startRun, finishRun, evaluateOnTest, RunError, type RunOptions, type RunResult } from './runLifecycle.ts';
 import { loadBestWeights } from './checkpoint.ts';
 import { attentionGammas } from './gammas.ts';
@@ -59,10 +59,10 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // through the heads.
     const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
-    // On onnxruntime the next batch's feature maps are computed while this step trains the heads
-    // (in gradient workers; on this thread's onnxruntime the two take turns: featureMapPrefetch.ts).
-    const prefetch = runner.engine === 'onnx' ? prefetchFeatureMaps((xs) => runner.predict(xs)) : undefined;
-    const featureMaps = prefetch ? prefetch.featureMaps : (xs: tf.Tensor4D) => runner.predict(xs);
+    // Set below when feature maps are computed outside the step (tfjs gradient workers beside an
+    // onnxruntime backbone): the next batch's while this step trains the heads (featureMapPrefetch.ts).
+    let prefetch: FeatureMapPrefetch | undefined;
+    const featureMaps = (xs: tf.Tensor4D) => (prefetch ? prefetch.featureMaps(xs) : runner.predict(xs));
     // Validation and precise-BN images are not augmented: their feature maps are computed once and kept.
     const cache = featureMapCache((xs) => runner.predict(xs));
     const inputsFor = async (xs: tf.Tensor4D) => [xs, await (cache.take(xs) ?? featureMaps(xs))];
@@ -73,14 +73,19 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // Test scoring, once at the end: the whole FDFtNet on onnxruntime (--engine); on tfjs, net.model.predict.
     const scorer = (predictor = snapshotPredictor(net.model, opts.engine ?? 'auto'));
     const predict = scorer.predict;
-    // The heads' step on onnxruntime (--train-engine, src/train/onnx/), or on tfjs with --workers > 1
-    // each worker running the heads on its batch slice (src/train/parallel/); the frozen backbone
-    // then runs here on onnxruntime (all cores) when that is the engine, else in each worker on tfjs.
+    // The heads' step on onnxruntime (--train-engine, src/train/onnx/): with the backbone on
+    // onnxruntime too, one graph computes the frozen backbone's maps and the heads' gradients from
+    // the images (one session per step: 14–37 % faster than the two in turn; BENCHMARKS.md, ninth
+    // session). Or on tfjs with --workers > 1, each worker running the heads on its batch slice
+    // (src/train/parallel/); the frozen backbone then runs here on onnxruntime (all cores) when that
+    // is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
       featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
+      onnxStepModel: runner.engine === 'onnx' ? { model: net.model, inputsFor: (xs) => xs } : undefined,
     });
+    if (runner.engine === 'onnx' && parallel.engine !== 'onnx') prefetch = prefetchFeatureMaps((xs) => runner.predict(xs));
     const loopData = await dataLoopOptions(data, config, scoreValidation);
     const result = await trainLoop({
       config,

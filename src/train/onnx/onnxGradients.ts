@@ -28,7 +28,16 @@ import { buildTrainingGraph, encodeTrainingGraph, type TrainingGraph, type Train
 
 export interface OnnxGradientsOptions {
   trainModel: tf.LayersModel;
+  /** trainModel's inputs for an image batch. */
   inputsFor: InputsFn;
+  /**
+   * The training step's graph (gradients, hostStep) built from this model and its inputs instead:
+   * one whose trainable weights are trainModel's and that computes trainModel's inputs from its own
+   * (fine-tuning: the whole FDFtNet on the images, its frozen backbone inside the graph). Forward
+   * passes without gradients (batchStatistics) keep trainModel and inputsFor: fine-tuning feeds them
+   * feature maps kept from earlier epochs.
+   */
+  stepModel?: { model: tf.LayersModel; inputsFor: InputsFn };
   l2: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads: number;
@@ -134,18 +143,24 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
   // One session per (batch size, with gradients?).
   const sessions = new Map<string, Promise<Session>>();
   const trainable = o.trainModel.trainableWeights;
+  const graphModel = (gradients: boolean) => (gradients && o.stepModel ? o.stepModel.model : o.trainModel);
   const session = (batch: number, gradients: boolean): Promise<Session> => {
     const key = `${batch}:${gradients}`;
     let s = sessions.get(key);
     if (!s) {
       s = (async () => {
-        const graph = buildTrainingGraph(o.trainModel, batch, { ...graphOptions, gradients });
-        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, o.trainModel.name), { threads: o.threads, memoryPattern: false, spin: o.spin ?? false });
+        const model = graphModel(gradients);
+        const graph = buildTrainingGraph(model, batch, { ...graphOptions, gradients });
+        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, model.name), { threads: o.threads, memoryPattern: false, spin: o.spin ?? false });
         const parameterIndex = graph.trainables.map((t) => {
           const i = trainable.indexOf(t.variable);
           if (i < 0) throw new OnnxTrainingError(`the training graph feeds ${t.variable.name}, which is not a trainable weight of ${o.trainModel.name}`);
           return i;
         });
+        if (model !== o.trainModel && new Set(parameterIndex).size !== trainable.length) {
+          await runner.dispose();
+          throw new OnnxTrainingError(`the training graph of ${model.name} trains ${new Set(parameterIndex).size} of the ${trainable.length} trainable weights of ${o.trainModel.name}`);
+        }
         return { graph, runner, parameterIndex };
       })();
       sessions.set(key, s);
@@ -162,7 +177,8 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
   const run = async (batch: Batch, randomKey: string, withGradients: boolean, host?: readonly HostParameter[], hostStatistics?: HostMovingStatistics) => {
     const n = batch.xs.shape[0];
     const { graph, runner, parameterIndex } = await session(n, withGradients);
-    const inputs = [await o.inputsFor(batch.xs)].flat();
+    const inputsFor = withGradients && o.stepModel ? o.stepModel.inputsFor : o.inputsFor;
+    const inputs = [await inputsFor(batch.xs)].flat();
     if (inputs.length !== graph.modelInputs.length) {
       throw new OnnxTrainingError(`the model takes ${graph.modelInputs.length} input(s), inputsFor gave ${inputs.length}`);
     }

@@ -82,6 +82,12 @@ export interface OpenRunGradientsOptions {
   featureMaps?: (xs: tf.Tensor4D) => Promise<tf.Tensor>;
   /** The train model's inputs for an image batch (as given to trainLoop); used by the onnx engine. */
   inputsFor: InputsFn;
+  /**
+   * Finetune on onnxruntime: the model the step's training graph is built from instead of
+   * trainModel, and its inputs (the whole FDFtNet on the images: the frozen backbone runs inside the
+   * step's graph; OnnxGradientsOptions.stepModel).
+   */
+  onnxStepModel?: { model: tf.LayersModel; inputsFor: InputsFn };
   trainEngine?: TrainEngine;
   log: (msg: string) => void;
 }
@@ -102,8 +108,10 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   const { createOnnxGradients } = await import('../onnx/onnxGradients.ts');
   const threads = os.availableParallelism();
   const t0 = performance.now();
-  // Pretraining's step is the only session running; fine-tuning's alternates with the backbone's.
-  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, l2: o.l2, threads, spin: o.kind === 'pretrain' });
+  // Spinning threads where the step's session is the only one running each step: pretraining, and
+  // fine-tuning with the frozen backbone inside the graph (else it alternates with the backbone's).
+  const spin = o.kind === 'pretrain' || o.onnxStepModel !== undefined;
+  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel: o.onnxStepModel, l2: o.l2, threads, spin });
   try {
     await onnx.prepare(o.batch);
   } catch (e) {
@@ -113,7 +121,8 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
     return undefined;
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
-  o.log(`training step: onnxruntime-node, ${threads} thread(s), graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const inside = o.onnxStepModel ? ', the frozen backbone inside its graph' : '';
+  o.log(`training step: onnxruntime-node, ${threads} thread(s)${inside}, graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { workers: 1, engine: 'onnx', hostStep: onnx.hostStep, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
 }
 

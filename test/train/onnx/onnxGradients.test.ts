@@ -579,6 +579,72 @@ test('an FDFtNet head (FTT and MB blocks) agrees with tfjs', async (t) => {
   net.model.dispose();
 });
 
+test("the fine-tuning step with the frozen backbone inside its graph (stepModel): written as for inference, and the same step as the heads' graph on the backbone's maps", async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const { createFdftNet } = await import('../../../src/models/fdftnet.ts');
+  const net = createFdftNet({ backbone: 'xception', inputSize: 64, M: 2, N: 2, seed: 5 });
+  // Moving statistics away from (0, 1), so that folding them into the convs matters.
+  for (const w of net.backbone.weights) {
+    if (/moving_mean/.test(w.name)) w.write(tf.randomUniform(w.shape, -0.2, 0.2, 'float32', 11));
+    if (/moving_variance/.test(w.name)) w.write(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 12));
+  }
+  for (const w of net.head.weights) if (/gamma/.test(w.name) && w.shape.length === 1 && w.shape[0] === 1) w.write(tf.tensor1d([0.5]));
+  const g = buildTrainingGraph(net.model, 2, { nchwcBlock: await nchwcBlockSize() });
+  assert.deepEqual(new Set(g.trainables.map((x) => x.variable)), new Set(net.head.trainableWeights), "the heads' weights, and no backbone weight, are trained");
+  assert.equal(g.batchStatistics.length, net.head.layers.filter((l) => l.getClassName() === 'BatchNormalization').length, "batch statistics: the heads' BNs only");
+  assert.equal(g.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length, 0, "the backbone's BNs are folded into its convs");
+  const pools = g.graph.nodes.filter((n) => n.opType === 'MaxPool');
+  assert.ok(pools.length > 0 && pools.every((n) => n.outputs.length === 1), "the backbone's MaxPools have no indices output (they need no gradient)");
+  assert.equal(g.modelInputs.length, 1, 'the images are its only model input');
+
+  const batch = batchOf([64, 64, 3], 4, 9);
+  // The maps as fdft train computes them outside a step: the backbone's inference graph on
+  // onnxruntime (which agrees with tfjs to 1e-4: test/export/backbones.test.ts).
+  const { createBackboneRunner } = await import('../../../src/engine/onnxBackboneRunner.ts');
+  const backbone = await createBackboneRunner(net.backbone, { engine: 'onnx' });
+  const maps = await backbone.predict(batch.xs);
+  await backbone.dispose();
+  let mapsFed = 0;
+  const headsInputs: InputsFn = (xs) => {
+    mapsFed++;
+    return [xs, maps.clone()];
+  };
+  const start = snapshot(net.model);
+  const heads = await createOnnxGradients({ trainModel: net.head, inputsFor: headsInputs, l2: 1e-5, threads: 2 });
+  const merged = await createOnnxGradients({ trainModel: net.head, inputsFor: headsInputs, stepModel: { model: net.model, inputsFor: (xs) => xs }, l2: 1e-5, threads: 2 });
+  try {
+    const moving = () => net.head.weights.filter((w) => /moving/.test(w.name)).map((w) => w.read().dataSync().slice());
+    const a = await heads.gradients(batch, 'k');
+    const movingA = moving();
+    restore(net.model, start);
+    mapsFed = 0;
+    const b = await merged.gradients(batch, 'k');
+    assert.equal(mapsFed, 0, "the step's graph computes the maps itself");
+    // The two graphs sum in different orders, and BN over 4 images of 2x2 maps divides by small
+    // variances: the tolerances of the FDFtNet-head test below.
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-3 * Math.max(1, a.loss), `loss ${a.loss} vs ${b.loss}`);
+    assert.deepEqual(Object.keys(b.grads).sort(), Object.keys(a.grads).sort());
+    const maxAbs = (v: ArrayLike<number>) => Array.prototype.reduce.call(v, (m: number, x: number) => Math.max(m, Math.abs(x)), 0) as number;
+    const global = Math.max(...Object.values(a.grads).map((x) => maxAbs(x.dataSync())));
+    assert.ok(global > 0, 'all-zero gradients would prove nothing');
+    for (const [name, ga] of Object.entries(a.grads)) {
+      const va = ga.dataSync();
+      const vb = b.grads[name]!.dataSync();
+      const bound = 5e-3 * maxAbs(va) + 1e-4 * global;
+      for (let k = 0; k < va.length; k++) assert.ok(Math.abs(va[k]! - vb[k]!) <= bound, `${name}[${k}]: ${va[k]} vs ${vb[k]}`);
+    }
+    moving().forEach((m, i) => m.forEach((v, k) => assert.ok(Math.abs(v - movingA[i]![k]!) <= 1e-4 * Math.max(1, Math.abs(v)), `moving statistic ${i}[${k}]`)));
+    tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
+    // Forward passes without gradients (precise BN) keep the heads' graph and its inputs: the maps.
+    await merged.batchStatistics(batch, 'p');
+    assert.equal(mapsFed, 1, "precise BN's forward pass is fed the maps");
+  } finally {
+    await Promise.all([heads.close(), merged.close()]);
+    tf.dispose([maps, ...start]);
+    net.model.dispose();
+  }
+});
+
 test('a layer with no training-graph form is a named error', () => {
   const model = tinyModel([4, 4, 2], [tf.layers.gaussianNoise({ stddev: 0.1 })]);
   assert.throws(() => buildTrainingGraph(model, 2), /GaussianNoise in training mode/);
