@@ -56,7 +56,8 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     setBatchNormMomentum(net.head, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on
     // onnxruntime's native convolutions when available (--engine), else tfjs; gradients flow only
-    // through the heads.
+    // through the heads. (With the step on onnxruntime too, the step's own graph runs it: this runner
+    // then computes only the maps kept for validation and precise BN.)
     const runner = (backboneRunner = await createBackboneRunner(net.backbone, { engine: opts.engine ?? 'auto' }));
     opts.reporter.log(`frozen backbone: ${runner.engine} (${runner.reason})`);
     // Set below when feature maps are computed outside the step (tfjs gradient workers beside an
