@@ -83,14 +83,11 @@ function foldBatchNormsIntoMatMuls(g: OnnxGraph): number {
     const transpose = prod.get(bn.inputs[0]!);
     const perm = transpose?.attrs.perm?.kind === 'ints' ? transpose.attrs.perm.value : undefined;
     if (!transpose || transpose.opType !== 'Transpose' || perm?.join() !== '0,3,1,2' || !soleUse(transpose.outputs[0]!)) continue;
-    let add = prod.get(transpose.inputs[0]!);
-    let matmul = add;
-    let b: Initializer | undefined;
-    if (add?.opType === 'Add') {
-      b = floatInit(g, add.inputs[1]);
-      matmul = prod.get(add.inputs[0]!);
-      if (!b || !soleUse(add.outputs[0]!)) continue;
-    } else add = undefined;
+    const before = prod.get(transpose.inputs[0]!);
+    const add = before?.opType === 'Add' ? before : undefined; // the conv's bias, if it has one
+    const b = add ? floatInit(g, add.inputs[1]) : undefined;
+    if (add && (!b || !soleUse(add.outputs[0]!))) continue;
+    const matmul = add ? prod.get(add.inputs[0]!) : before;
     if (!matmul || matmul.opType !== 'MatMul' || !soleUse(matmul.outputs[0]!)) continue;
     const w = floatInit(g, matmul.inputs[1]);
     if (!w || w.dims.length !== 2 || (b && b.data.length !== w.dims[1])) continue;

@@ -585,8 +585,8 @@ test("the fine-tuning step with the frozen backbone inside its graph (stepModel)
   const net = createFdftNet({ backbone: 'xception', inputSize: 64, M: 2, N: 2, seed: 5 });
   // Moving statistics away from (0, 1), so that folding them into the convs matters.
   for (const w of net.backbone.weights) {
-    if (/moving_mean/.test(w.name)) w.write(tf.randomUniform(w.shape, -0.2, 0.2, 'float32', 11));
-    if (/moving_variance/.test(w.name)) w.write(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 12));
+    if (/moving_mean/.test(w.name)) w.write(tf.randomUniform(w.shape as number[], -0.2, 0.2, 'float32', 11));
+    if (/moving_variance/.test(w.name)) w.write(tf.randomUniform(w.shape as number[], 0.5, 1.5, 'float32', 12));
   }
   for (const w of net.head.weights) if (/gamma/.test(w.name) && w.shape.length === 1 && w.shape[0] === 1) w.write(tf.tensor1d([0.5]));
   const g = buildTrainingGraph(net.model, 2, { nchwcBlock: await nchwcBlockSize() });
@@ -624,7 +624,11 @@ test("the fine-tuning step with the frozen backbone inside its graph (stepModel)
     // variances: the tolerances of the FDFtNet-head test below.
     assert.ok(Math.abs(a.loss - b.loss) <= 1e-3 * Math.max(1, a.loss), `loss ${a.loss} vs ${b.loss}`);
     assert.deepEqual(Object.keys(b.grads).sort(), Object.keys(a.grads).sort());
-    const maxAbs = (v: ArrayLike<number>) => Array.prototype.reduce.call(v, (m: number, x: number) => Math.max(m, Math.abs(x)), 0) as number;
+    const maxAbs = (v: ArrayLike<number>) => {
+      let m = 0;
+      for (let k = 0; k < v.length; k++) m = Math.max(m, Math.abs(v[k]!));
+      return m;
+    };
     const global = Math.max(...Object.values(a.grads).map((x) => maxAbs(x.dataSync())));
     assert.ok(global > 0, 'all-zero gradients would prove nothing');
     for (const [name, ga] of Object.entries(a.grads)) {
