@@ -300,7 +300,7 @@ export default async function bench(): Promise<void> {
     }
   }
   if (overlapped.size) {
-    console.log('\nWith the next batch\'s feature maps computed during each step (as `fdft train` does on onnxruntime):\n');
+    console.log('\nWith the next batch\'s feature maps computed during each step (as `fdft train` does with gradient workers and the backbone on onnxruntime):\n');
     console.log('| batch | workers | ms/step (wall, overlapped) | vs not overlapped | PyTorch 2 cores | ours / PyTorch (wall) |');
     console.log('|---:|---:|---:|---:|---:|---:|');
     for (const b of batches) {
