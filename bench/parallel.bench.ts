@@ -104,12 +104,13 @@ class OffThreadCpu {
 
 /**
  * ms per step, wall, when the next batch's feature maps are computed during the current step (what
- * `fdft train` does on onnxruntime: src/train/featureMapPrefetch.ts). Steps overlap where the heads
- * train in workers (with the heads on onnxruntime, the two take turns on this thread). Timed from
- * the end of a warm-up step to the end of step `steps`; the stream holds one batch more, so that
- * each timed step has the next batch's feature maps to compute, as in a long epoch. (Before the
- * ninth session the stream ended with the last timed step, and the timed span held one feature-map
- * computation fewer than steps: figures too low by a backbone run / steps on the onnxruntime path.)
+ * `fdft train` does with gradient workers beside an onnxruntime backbone:
+ * src/train/featureMapPrefetch.ts; with the heads on onnxruntime the step's own graph holds the
+ * backbone). Timed from the end of a warm-up step to the end of step `steps`; the stream holds one
+ * batch more, so that each timed step has the next batch's feature maps to compute, as in a long
+ * epoch. (Before the ninth session the stream ended with the last timed step, and the timed span
+ * held one feature-map computation fewer than steps: on the onnxruntime path, where the backbone
+ * and the heads took turns, figures too low by a backbone run / steps.)
  */
 async function timeOverlappedSteps(step: StepFn, prefetch: FeatureMapPrefetch, batch: Batch, steps: number): Promise<number> {
   const copies = function* () {
