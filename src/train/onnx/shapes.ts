@@ -15,6 +15,9 @@ export type Dims = number[];
 const UNARY = new Set([
   'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'Tanh', 'Log', 'Exp', 'Neg', 'Sqrt', 'Reciprocal', 'Identity',
   'Softmax', 'LogSoftmax', 'LeakyRelu', 'Elu', 'Abs',
+  // Inference BN (moving statistics), in a frozen backbone inside a training graph where no conv
+  // precedes it to fold into (ResNetV2's pre-activation BNs); no gradient passes it.
+  'BatchNormalization',
 ]);
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'Pow']);
 

@@ -108,20 +108,38 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   const { createOnnxGradients } = await import('../onnx/onnxGradients.ts');
   const threads = os.availableParallelism();
   const t0 = performance.now();
-  // Spinning threads where the step's session is the only one running each step: pretraining, and
-  // fine-tuning with the frozen backbone inside the graph (else it alternates with the backbone's).
-  const spin = o.kind === 'pretrain' || o.onnxStepModel !== undefined;
-  const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel: o.onnxStepModel, l2: o.l2, threads, spin });
+  const open = async (stepModel: OpenRunGradientsOptions['onnxStepModel']) => {
+    // Spinning threads where the step's session is the only one running each step: pretraining,
+    // and fine-tuning with the frozen backbone inside the graph (else it alternates with the backbone's).
+    const spin = o.kind === 'pretrain' || stepModel !== undefined;
+    const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel, l2: o.l2, threads, spin });
+    try {
+      await onnx.prepare(o.batch);
+      return onnx;
+    } catch (e) {
+      await onnx.close();
+      throw e;
+    }
+  };
+  let onnx: Awaited<ReturnType<typeof open>>;
+  let inside = '';
   try {
-    await onnx.prepare(o.batch);
+    if (o.onnxStepModel) {
+      try {
+        onnx = await open(o.onnxStepModel);
+        inside = ', the frozen backbone inside its graph';
+      } catch (e) {
+        // The heads' graph alone, on the backbone runner's maps, is still the onnx engine.
+        o.log(`training step: the graph with the frozen backbone inside does not build or load (${(e as Error).message}); the heads' graph on its feature maps instead`);
+        onnx = await open(undefined);
+      }
+    } else onnx = await open(undefined);
   } catch (e) {
-    await onnx.close();
     if (engine === 'onnx') throw e;
     o.log(`training step: tfjs (the ONNX training graph does not build or load: ${(e as Error).message})`);
     return undefined;
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
-  const inside = o.onnxStepModel ? ', the frozen backbone inside its graph' : '';
   o.log(`training step: onnxruntime-node, ${threads} thread(s)${inside}, graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { workers: 1, engine: 'onnx', hostStep: onnx.hostStep, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
 }

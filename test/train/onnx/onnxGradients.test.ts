@@ -61,6 +61,20 @@ function restore(model: tf.LayersModel, values: tf.Tensor[]): void {
   model.weights.forEach((w, i) => w.write(values[i]!));
 }
 
+/** `fn` in a fresh run directory holding a minimal run.json (what openRunGradients records into), removed after. */
+async function withRunDir(fn: (dir: string, runJson: () => Promise<Record<string, unknown>>) => Promise<void>): Promise<void> {
+  const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'fdft-onnx-run-'));
+  try {
+    await writeFile(join(dir, 'run.json'), JSON.stringify({ name: 'x', backbone: 'tiny', status: 'running' }));
+    await fn(dir, async () => JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Run one step on both engines from the same weights; assert the loss, the correct count, every
  * gradient (per tensor: |Δ| ≤ rel·max|g| + 1e-4·(largest gradient of the model)) and the BN moving
@@ -567,6 +581,24 @@ test('every backbone and both FDFtNet heads build a training graph', async (t) =
   }
 });
 
+test("every backbone's FDFtNet trains with its frozen backbone inside the step's graph (fdft train on onnxruntime)", async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const { createFdftNet } = await import('../../../src/models/fdftnet.ts');
+  for (const name of ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] as const) {
+    const net = createFdftNet({ backbone: name, inputSize: 64, M: 2, N: 2, seed: 1 });
+    const onnx = await createOnnxGradients({ trainModel: net.head, inputsFor: () => [], stepModel: { model: net.model, inputsFor: (xs) => xs }, l2: 1e-5, threads: 2 });
+    try {
+      const { loss, grads } = await onnx.gradients(batchOf([64, 64, 3], 2, 4), 'k');
+      assert.ok(Number.isFinite(loss) && loss > 0, `${name}: loss ${loss}`);
+      assert.equal(Object.keys(grads).length, net.head.trainableWeights.length, `${name}: a gradient for every weight of the heads`);
+      tf.dispose(Object.values(grads));
+    } finally {
+      await onnx.close();
+      net.model.dispose();
+    }
+  }
+});
+
 test('an FDFtNet head (FTT and MB blocks) agrees with tfjs', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const { createFdftNet } = await import('../../../src/models/fdftnet.ts');
@@ -659,26 +691,49 @@ test('a layer with no training-graph form is a named error', () => {
 test('a model without a training graph: prepare fails with the named error, auto falls back to tfjs, onnx insists', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const { openRunGradients } = await import('../../../src/train/parallel/runGradients.ts');
-  const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const model = tinyModel([4, 4, 2], [tf.layers.gaussianNoise({ stddev: 0.1 })]);
   const onnx = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads: 1 });
   await assert.rejects(onnx.prepare(2), OnnxTrainingError);
   await assert.rejects(onnx.prepare(2), OnnxTrainingError, 'a failed build is not cached as a success');
   await onnx.close();
-  const dir = await mkdtemp(join(tmpdir(), 'fdft-onnx-fallback-'));
-  try {
-    await writeFile(join(dir, 'run.json'), JSON.stringify({ name: 'x', backbone: 'tiny', status: 'running' }));
+  await withRunDir(async (dir, runJson) => {
     const logs: string[] = [];
     const common = { runDir: dir, kind: 'pretrain' as const, artefact: model, trainModel: model, l2: 0, batch: 2, workers: undefined, inputsFor: (xs: tf.Tensor4D) => xs, log: (m: string) => logs.push(m) };
     const auto = await openRunGradients({ ...common, trainEngine: 'auto' });
     assert.equal(auto.engine, 'tfjs');
     assert.match(logs.join('\n'), /training step: tfjs \(the ONNX training graph does not build or load: .*GaussianNoise in training mode/);
-    assert.equal(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')).trainEngine, 'tfjs');
+    assert.equal((await runJson()).trainEngine, 'tfjs');
     await auto.close();
     await assert.rejects(openRunGradients({ ...common, trainEngine: 'onnx' }), OnnxTrainingError);
+  });
+});
+
+test("a step model that does not build: fine-tuning keeps onnxruntime with the heads' graph, and says why", async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const { openRunGradients } = await import('../../../src/train/parallel/runGradients.ts');
+  const heads = tinyModel([4, 4, 2], [tf.layers.conv2d({ filters: 3, kernelSize: 1, ...init(2) })]);
+  const input = tf.input({ shape: [4, 4, 2] });
+  const noisy = tf.model({ inputs: input, outputs: heads.apply(tf.layers.gaussianNoise({ stddev: 0.1 }).apply(input)) as tf.SymbolicTensor });
+  try {
+    await withRunDir(async (dir, runJson) => {
+      const logs: string[] = [];
+      const run = await openRunGradients({
+        runDir: dir, kind: 'finetune', artefact: noisy, trainModel: heads, l2: 0, batch: 2, workers: undefined, inputsFor: (xs: tf.Tensor4D) => xs,
+        onnxStepModel: { model: noisy, inputsFor: (xs: tf.Tensor4D) => xs }, trainEngine: 'auto', log: (m: string) => logs.push(m),
+      });
+      try {
+        assert.equal(run.engine, 'onnx');
+        assert.match(logs.join('\n'), /the graph with the frozen backbone inside does not build or load \(.*GaussianNoise in training mode.*\); the heads' graph on its feature maps instead/);
+        assert.doesNotMatch(logs.join('\n'), /frozen backbone inside its graph,/);
+        assert.equal((await runJson()).trainEngine, 'onnx');
+        await run.hostStep!.pull(tf.train.momentum(0.1, 0.9));
+        const r = await run.hostStep!.step(batchOf([4, 4, 2], 2, 3), 'k', 0.1);
+        assert.ok(Number.isFinite(r.loss), 'the heads train');
+      } finally {
+        await run.close();
+      }
+    });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    noisy.dispose();
   }
 });
