@@ -76,7 +76,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     const predict = scorer.predict;
     // The heads' step on onnxruntime (--train-engine, src/train/onnx/): with the backbone on
     // onnxruntime too, one graph computes the frozen backbone's maps and the heads' gradients from
-    // the images (one session per step: 14–37 % faster than the two in turn; BENCHMARKS.md, ninth
+    // the images (one session per step: 8–37 % faster than the two in turn; BENCHMARKS.md, ninth
     // session). Or on tfjs with --workers > 1, each worker running the heads on its batch slice
     // (src/train/parallel/); the frozen backbone then runs here on onnxruntime (all cores) when that
     // is the engine, else in each worker on tfjs.
