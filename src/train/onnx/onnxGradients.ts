@@ -43,7 +43,8 @@ export interface OnnxGradientsOptions {
   threads: number;
   /**
    * Let onnxruntime's threads spin between ops (OnnxRunnerOptions.spin): where the step's session
-   * is the only one running (pretraining; interleaved pairs at batch 32: 1.31 → 1.23 s, medians).
+   * is the only one running each step — pretraining (interleaved pairs at batch 32: 1.31 → 1.23 s,
+   * medians) and fine-tuning with stepModel — not where it takes turns with the backbone's session.
    */
   spin?: boolean;
   /**
