@@ -43,6 +43,7 @@ import { localGradients, type Batch, type GradientFn, type InputsFn } from '../s
 import { createBackboneRunner, type BackboneRunner } from '../src/engine/onnxBackboneRunner.ts';
 import { createDataParallelGradients } from '../src/train/parallel/workerPool.ts';
 import { createOnnxGradients } from '../src/train/onnx/onnxGradients.ts';
+import { stepSessionRunsAlone } from '../src/train/parallel/runGradients.ts';
 import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
 import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featureMapPrefetch.ts';
 import { peakRssMiB } from './peakRss.ts';
@@ -242,7 +243,7 @@ export default async function bench(): Promise<void> {
         const t0 = performance.now();
         // As openRunGradients: fine-tuning with the backbone on onnxruntime puts it inside the step's graph.
         const stepModel = kind === 'finetune' && backboneEngine === 'onnx' ? { model: artefact, inputsFor: (xs: tf.Tensor4D) => xs } : undefined;
-        const onnx = await createOnnxGradients({ trainModel, inputsFor, stepModel, l2: 1e-5, threads: os.availableParallelism(), spin: kind === 'pretrain' || stepModel !== undefined });
+        const onnx = await createOnnxGradients({ trainModel, inputsFor, stepModel, l2: 1e-5, threads: os.availableParallelism(), spin: stepSessionRunsAlone(kind, stepModel !== undefined) });
         for (const b of batches) await onnx.prepare(b);
         startup.set(workers, performance.now() - t0);
         // As trainLoop runs it: the update on host arrays (src/train/hostOptimizer.ts).

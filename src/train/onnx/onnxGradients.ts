@@ -95,7 +95,6 @@ function dropoutMask(n: number, rate: number, random: () => number): Float32Arra
   return out;
 }
 
-/** Moving statistics: moving −= (moving − batch)·(1 − momentum), as tfjs' BatchNormalization. */
 /**
  * BN moving statistics, updated as tfjs' BatchNormalization does in training
  * (moving ← moving − (moving − batch)·(1 − momentum)), in the same float32 arithmetic (each op

@@ -43,19 +43,6 @@ export interface TrainingGraph {
   dropoutMasks: DropoutMask[];
 }
 
-/**
- * Give every MaxPool that gradients pass through its arg-max indices output (its gradient scatters
- * onto them). Pools computed from no trainable weight (a frozen backbone's) keep the plain MaxPool:
- * with indices, onnxruntime leaves its fast kernel (24 vs 1 ms on Xception's block2 at batch 32).
- */
-function exposeMaxPoolIndices(g: OnnxGraph): void {
-  const live = new Set(g.training!.trainables.map((t) => t.input));
-  for (const n of g.nodes) if (n.inputs.some((x) => live.has(x))) for (const o of n.outputs) live.add(o);
-  for (const n of g.nodes) {
-    if (n.opType === 'MaxPool' && n.outputs.length === 1 && live.has(n.inputs[0]!)) n.outputs.push(g.uniqueName(`${n.outputs[0]}/argmax`));
-  }
-}
-
 export interface TrainingGraphOptions {
   /** Self-attention batch chunking (see fdftLayers.ts ATTENTION_CHUNK_VALUES); tests make it small. */
   attentionChunkValues?: number;
@@ -85,7 +72,6 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
   }
   for (const io of g.inputs) if (io.dims[0] == null) io.dims[0] = batch;
   for (const m of bindings.dropoutMasks) m.dims[0] = batch;
-  exposeMaxPoolIndices(g);
 
   const probs = outputs[0]!.name;
   const classes = outputs[0]!.shape[1];

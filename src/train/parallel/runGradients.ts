@@ -93,6 +93,15 @@ export interface OpenRunGradientsOptions {
 }
 
 /**
+ * Whether the onnx step's session is the only one running each step, so that its threads may spin
+ * between ops (OnnxGradientsOptions.spin): pretraining, and fine-tuning with the frozen backbone
+ * inside the step's graph; not fine-tuning whose step takes turns with the backbone's session.
+ */
+export function stepSessionRunsAlone(kind: ReplicaKind, backboneInStep: boolean): boolean {
+  return kind === 'pretrain' || backboneInStep;
+}
+
+/**
  * The onnxruntime training step, or why not: undefined (with the reason logged) when 'auto' finds
  * onnxruntime missing or the model not expressible as a training graph; 'onnx' insists (throws).
  */
@@ -109,9 +118,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   const threads = os.availableParallelism();
   const t0 = performance.now();
   const open = async (stepModel: OpenRunGradientsOptions['onnxStepModel']) => {
-    // Spinning threads where the step's session is the only one running each step: pretraining,
-    // and fine-tuning with the frozen backbone inside the graph (else it alternates with the backbone's).
-    const spin = o.kind === 'pretrain' || stepModel !== undefined;
+    const spin = stepSessionRunsAlone(o.kind, stepModel !== undefined);
     const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel, l2: o.l2, threads, spin });
     try {
       await onnx.prepare(o.batch);

@@ -76,6 +76,38 @@ async function withRunDir(fn: (dir: string, runJson: () => Promise<Record<string
 }
 
 /**
+ * Two computations of one step agree, `b` the reference: the loss (relative lossRel), the gradients'
+ * names and shapes, every gradient (per tensor: |Δ| ≤ rel·max|g| + 1e-4·(largest gradient of the
+ * model)) and all of them together (relative L2 error ≤ globalRel).
+ */
+function assertSameStep(
+  a: { loss: number; grads: tf.NamedTensorMap },
+  b: { loss: number; grads: tf.NamedTensorMap },
+  tol: { rel: number; lossRel: number; globalRel: number },
+): void {
+  assert.ok(Math.abs(a.loss - b.loss) <= tol.lossRel * Math.max(1, Math.abs(b.loss)), `loss ${a.loss} vs reference ${b.loss}`);
+  assert.deepEqual(Object.keys(a.grads).sort(), Object.keys(b.grads).sort());
+  const maxAbs = (t: tf.Tensor) => tf.max(tf.abs(t)).dataSync()[0]!;
+  const global = Math.max(...Object.values(b.grads).map(maxAbs));
+  assert.ok(global > 0, 'the reference gradients are all zero: the test would prove nothing');
+  // Over all weights together: ‖g_a − g_b‖ / ‖g_b‖.
+  let diffSq = 0;
+  let refSq = 0;
+  for (const [name, gb] of Object.entries(b.grads)) {
+    diffSq += tf.sum(tf.square(tf.sub(a.grads[name]!, gb))).dataSync()[0]!;
+    refSq += tf.sum(tf.square(gb)).dataSync()[0]!;
+  }
+  assert.ok(Math.sqrt(diffSq / refSq) <= tol.globalRel, `relative L2 error of all gradients ${Math.sqrt(diffSq / refSq).toExponential(2)}`);
+  for (const [name, gb] of Object.entries(b.grads)) {
+    const ga = a.grads[name]!;
+    assert.deepEqual(ga.shape, gb.shape, name);
+    const diff = maxAbs(tf.sub(ga, gb));
+    const bound = tol.rel * maxAbs(gb) + 1e-4 * global;
+    assert.ok(diff <= bound, `${name}: max |Δ| = ${diff.toExponential(2)} > ${bound.toExponential(2)} (max |g| ${maxAbs(gb).toExponential(2)})`);
+  }
+}
+
+/**
  * Run one step on both engines from the same weights; assert the loss, the correct count, every
  * gradient (per tensor: |Δ| ≤ rel·max|g| + 1e-4·(largest gradient of the model)) and the BN moving
  * statistics agree.
@@ -101,27 +133,8 @@ async function agrees(model: tf.LayersModel, batch: Batch, opts: AgreeOptions = 
     restore(model, start);
     const b = await localGradients(model, inputsFor, l2)(batch, 'step');
     const statsB = model.weights.filter((w) => /moving/.test(w.name)).map((w) => w.read().dataSync().slice());
-    assert.ok(Math.abs(a.loss - b.loss) <= (opts.lossRel ?? 1e-4) * Math.max(1, Math.abs(b.loss)), `loss ${a.loss} vs tfjs ${b.loss}`);
+    assertSameStep(a, b, { rel, lossRel: opts.lossRel ?? 1e-4, globalRel: opts.globalRel ?? 1e-3 });
     assert.equal(a.correct, b.correct);
-    assert.deepEqual(Object.keys(a.grads).sort(), Object.keys(b.grads).sort());
-    const maxAbs = (t: tf.Tensor) => tf.max(tf.abs(t)).dataSync()[0]!;
-    const global = Math.max(...Object.values(b.grads).map(maxAbs));
-    assert.ok(global > 0, 'the reference gradients are all zero: the test would prove nothing');
-    // Over all weights together: ‖g_onnx − g_tfjs‖ / ‖g_tfjs‖.
-    let diffSq = 0;
-    let refSq = 0;
-    for (const [name, gb] of Object.entries(b.grads)) {
-      diffSq += tf.sum(tf.square(tf.sub(a.grads[name]!, gb))).dataSync()[0]!;
-      refSq += tf.sum(tf.square(gb)).dataSync()[0]!;
-    }
-    assert.ok(Math.sqrt(diffSq / refSq) <= (opts.globalRel ?? 1e-3), `relative L2 error of all gradients ${Math.sqrt(diffSq / refSq).toExponential(2)}`);
-    for (const [name, gb] of Object.entries(b.grads)) {
-      const ga = a.grads[name]!;
-      assert.deepEqual(ga.shape, gb.shape, name);
-      const diff = maxAbs(tf.sub(ga, gb));
-      const bound = rel * maxAbs(gb) + 1e-4 * global;
-      assert.ok(diff <= bound, `${name}: max |onnx − tfjs| = ${diff.toExponential(2)} > ${bound.toExponential(2)} (max |g| ${maxAbs(gb).toExponential(2)})`);
-    }
     statsA.forEach((s, i) => {
       for (let k = 0; k < s.length; k++) assert.ok(Math.abs(s[k]! - statsB[i]![k]!) <= 1e-5 * Math.max(1, Math.abs(statsB[i]![k]!)), `moving statistic ${i}[${k}]`);
     });
@@ -654,21 +667,7 @@ test("the fine-tuning step with the frozen backbone inside its graph (stepModel)
     assert.equal(mapsFed, 0, "the step's graph computes the maps itself");
     // The two graphs sum in different orders, and BN over 4 images of 2x2 maps divides by small
     // variances: the tolerances of the FDFtNet-head test below.
-    assert.ok(Math.abs(a.loss - b.loss) <= 1e-3 * Math.max(1, a.loss), `loss ${a.loss} vs ${b.loss}`);
-    assert.deepEqual(Object.keys(b.grads).sort(), Object.keys(a.grads).sort());
-    const maxAbs = (v: ArrayLike<number>) => {
-      let m = 0;
-      for (let k = 0; k < v.length; k++) m = Math.max(m, Math.abs(v[k]!));
-      return m;
-    };
-    const global = Math.max(...Object.values(a.grads).map((x) => maxAbs(x.dataSync())));
-    assert.ok(global > 0, 'all-zero gradients would prove nothing');
-    for (const [name, ga] of Object.entries(a.grads)) {
-      const va = ga.dataSync();
-      const vb = b.grads[name]!.dataSync();
-      const bound = 5e-3 * maxAbs(va) + 1e-4 * global;
-      for (let k = 0; k < va.length; k++) assert.ok(Math.abs(va[k]! - vb[k]!) <= bound, `${name}[${k}]: ${va[k]} vs ${vb[k]}`);
-    }
+    assertSameStep(b, a, { rel: 5e-3, lossRel: 1e-3, globalRel: 2e-3 });
     moving().forEach((m, i) => m.forEach((v, k) => assert.ok(Math.abs(v - movingA[i]![k]!) <= 1e-4 * Math.max(1, Math.abs(v)), `moving statistic ${i}[${k}]`)));
     tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
     // Forward passes without gradients (precise BN) keep the heads' graph and its inputs: the maps.
