@@ -4,10 +4,12 @@
  * shares, so that the next bottleneck is visible", for the path `fdft train` / `fdft pretrain` run.
  * (`npm run bench -- profile` gives the same for the tfjs path.)
  *
- * Graphs: the FDFtNet Xception heads (M=3, N=4; inputs image + frozen feature map) and the whole
- * Xception classifier (pretraining), at FDFT_BENCH_BATCHES (default 32), fresh weights; each run
- * once to warm up (left out), then FDFT_BENCH_STEPS (default 3) profiled runs. Kernel time = the sum of
- * onnxruntime's per-node kernel times (with 2 threads a node's time is its wall time).
+ * Graphs, as `fdft train` / `fdft pretrain` run them on onnxruntime: the FDFtNet Xception step with
+ * the frozen backbone inside (M=3, N=4, and without the FTT; src/train/finetune.ts `onnxStepModel`),
+ * and the whole Xception classifier (pretraining), at FDFT_BENCH_BATCHES (default 32), fresh weights;
+ * each run once to warm up (left out), then FDFT_BENCH_STEPS (default 3) profiled runs. Kernel time =
+ * the sum of onnxruntime's per-node kernel times (with 2 threads a node's time is its wall time).
+ * Per op type (top 12), then the FDFT_BENCH_TOP_NODES (default 8) costliest nodes.
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -28,14 +30,16 @@ interface ProfileEvent {
   args?: { op_name?: string };
 }
 
-async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number): Promise<void> {
+async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number, topNodes: number): Promise<void> {
   const graph = buildTrainingGraph(model, batch, { nchwcBlock: await nchwcBlockSize() });
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-ort-profile-'));
   try {
-    // Session options as createOnnxGradients sets them, plus onnxruntime's profiler.
+    // Session options as createOnnxGradients sets them for a step session that runs alone (its
+    // threads spin: src/train/parallel/runGradients.ts stepSessionRunsAlone), plus the profiler.
     const runner = await OnnxRunner.create(encodeTrainingGraph(graph, label), {
       threads: os.availableParallelism(),
       memoryPattern: false,
+      spin: true,
       profilePrefix: join(dir, 'profile'),
     });
     const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
@@ -61,10 +65,13 @@ async function profileGraph(label: string, model: tf.LayersModel, batch: number,
     const runEnds = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts + e.dur).sort((a, b) => a - b);
     const afterWarmUp = runEnds[0] ?? 0;
     const byOp = new Map<string, number>();
+    const byNode = new Map<string, number>();
     for (const e of events) {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < afterWarmUp) continue;
       const op = e.args?.op_name ?? '?';
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+      const node = `${op} ${e.name.slice(0, -'_kernel_time'.length)}`;
+      byNode.set(node, (byNode.get(node) ?? 0) + e.dur);
     }
     const runs = steps;
     const total = [...byOp.values()].reduce((a, b) => a + b, 0) / runs / 1000;
@@ -76,6 +83,10 @@ async function profileGraph(label: string, model: tf.LayersModel, batch: number,
       const ms = us / runs / 1000;
       console.log(`| ${op} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)} % |`);
     }
+    console.log(`\nCostliest nodes:\n`);
+    for (const [node, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, topNodes)) {
+      console.log(`- ${(us / runs / 1000).toFixed(1)} ms ${node}`);
+    }
     console.log('');
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -86,11 +97,17 @@ export default async function bench(): Promise<void> {
   await initEngine('wasm', () => {});
   const batches = (process.env.FDFT_BENCH_BATCHES ?? '32').split(',').map(Number);
   const steps = Number(process.env.FDFT_BENCH_STEPS ?? 3);
+  const topNodes = Number(process.env.FDFT_BENCH_TOP_NODES ?? 8);
   console.log(`onnxruntime-node, ${os.availableParallelism()} intra-op threads; load average at start ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}\n`);
-  const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1 });
-  for (const b of batches) await profileGraph('FDFtNet Xception heads (fdft train)', net.head, b, steps);
-  net.model.dispose();
+  for (const useFtt of [true, false]) {
+    // The step graph `fdft train` runs where the backbone is on onnxruntime: the whole model, its
+    // frozen backbone inlined as in inference graphs (src/export/onnx.ts).
+    const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt });
+    const label = `FDFtNet Xception${useFtt ? '' : ' without FTT'} step, frozen backbone inside (fdft train)`;
+    for (const b of batches) await profileGraph(label, net.model, b, steps, topNodes);
+    net.model.dispose();
+  }
   const xception = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
-  for (const b of batches) await profileGraph('Xception classifier (fdft pretrain)', xception, b, steps);
+  for (const b of batches) await profileGraph('Xception classifier (fdft pretrain)', xception, b, steps, topNodes);
   xception.dispose();
 }
