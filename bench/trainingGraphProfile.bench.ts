@@ -21,6 +21,7 @@ import { createBackbone } from '../src/models/backbones/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
 import { nchwcBlockSize } from '../src/train/onnx/nchwcBlock.ts';
 import { buildTrainingGraph, encodeTrainingGraph } from '../src/train/onnx/trainingGraph.ts';
+import { stepSessionRunsAlone } from '../src/train/parallel/runGradients.ts';
 
 interface ProfileEvent {
   cat: string;
@@ -30,16 +31,15 @@ interface ProfileEvent {
   args?: { op_name?: string };
 }
 
-async function profileGraph(label: string, model: tf.LayersModel, batch: number, steps: number, topNodes: number): Promise<void> {
+async function profileGraph(label: string, model: tf.LayersModel, spin: boolean, batch: number, steps: number, topNodes: number): Promise<void> {
   const graph = buildTrainingGraph(model, batch, { nchwcBlock: await nchwcBlockSize() });
   const dir = await mkdtemp(join(os.tmpdir(), 'fdft-ort-profile-'));
   try {
-    // Session options as createOnnxGradients sets them for a step session that runs alone (its
-    // threads spin: src/train/parallel/runGradients.ts stepSessionRunsAlone), plus the profiler.
+    // Session options as createOnnxGradients sets them, plus onnxruntime's profiler.
     const runner = await OnnxRunner.create(encodeTrainingGraph(graph, label), {
       threads: os.availableParallelism(),
       memoryPattern: false,
-      spin: true,
+      spin,
       profilePrefix: join(dir, 'profile'),
     });
     const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
@@ -101,13 +101,13 @@ export default async function bench(): Promise<void> {
   console.log(`onnxruntime-node, ${os.availableParallelism()} intra-op threads; load average at start ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}\n`);
   for (const useFtt of [true, false]) {
     // The step graph `fdft train` runs where the backbone is on onnxruntime: the whole model, its
-    // frozen backbone inlined as in inference graphs (src/export/onnx.ts).
+    // frozen backbone inlined as in inference graphs (src/export/onnx.ts), its session alone each step.
     const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt });
     const label = `FDFtNet Xception${useFtt ? '' : ' without FTT'} step, frozen backbone inside (fdft train)`;
-    for (const b of batches) await profileGraph(label, net.model, b, steps, topNodes);
+    for (const b of batches) await profileGraph(label, net.model, stepSessionRunsAlone('finetune', true), b, steps, topNodes);
     net.model.dispose();
   }
   const xception = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
-  for (const b of batches) await profileGraph('Xception classifier (fdft pretrain)', xception, b, steps, topNodes);
+  for (const b of batches) await profileGraph('Xception classifier (fdft pretrain)', xception, stepSessionRunsAlone('pretrain', false), b, steps, topNodes);
   xception.dispose();
 }
