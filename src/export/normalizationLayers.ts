@@ -9,6 +9,7 @@
  * batch mean and variance are graph outputs, from which the trainer updates the moving statistics.
  */
 import { scalar } from './activations.ts';
+import { channelSums, sumsAsMatMul } from './channelSums.ts';
 import { type ConvertArgs, type LayerConverter, oneInput } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
@@ -35,19 +36,23 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
       : undefined;
   const beta =
     a.config.center !== false ? g.op('Reshape', [g.addWeight(`${base}/beta`, requireWeight(w, 'beta', a.layer), [c]), bcastDims], `${base}/beta_b`) : undefined;
+  // Values per statistic: the batch times every non-channel axis (x.shape is the tfjs shape, channel last).
+  const count = x.shape.slice(1, -1).reduce<number>((n, d) => n * (d ?? NaN), g.training!.batch);
+  if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
   const first = g.nodes.length;
+  // Channel last (NHWC, rank 2) and large: the means as MatMuls with a ones row (src/export/channelSums.ts).
+  const graphDims = [g.training!.batch, ...(x.shape.slice(1) as number[])];
   const keep = { axes: attr.ints(axes), keepdims: attr.int(1) };
-  const mean = g.op('ReduceMean', [x.name], `${base}/batch_mean`, keep);
+  const meanOf = (v: string, name: string) =>
+    sumsAsMatMul(graphDims, axes) ? channelSums(g, v, graphDims, `${base}/${name}`, 1 / count) : g.op('ReduceMean', [v], `${base}/${name}`, keep);
+  const mean = meanOf(x.name, 'batch_mean');
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
-  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred], `${base}/squared`)], `${base}/batch_var`, keep);
+  const variance = meanOf(g.op('Mul', [centred, centred], `${base}/squared`), 'batch_var');
   const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, scalar(g, `${base}/eps`, eps)], `${base}/var_eps`)], `${base}/std`)], `${base}/inv_std`);
   // One full-size pass for the scale: invStd·γ is per channel.
   const scale = gamma ? g.op('Mul', [invStd, gamma], `${base}/scale`) : invStd;
   let y = g.op('Mul', [centred, scale], `${base}/normalised`);
   if (beta) y = g.op('Add', [y, beta], `${base}/shifted`);
-  // Values per statistic: the batch times every non-channel axis (x.shape is the tfjs shape, channel last).
-  const count = x.shape.slice(1, -1).reduce<number>((n, d) => n * (d ?? NaN), g.training!.batch);
-  if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
   g.training!.batchNormRegions.push({ x: x.name, centred, invStd, gamma, beta, y, axes, count, nodes: g.nodes.slice(first).map((n) => n.name) });
   const flat = g.addInt64(`${base}/c`, [c]);
   const meanOut = g.op('Reshape', [mean, flat], `${base}/mean_out`);

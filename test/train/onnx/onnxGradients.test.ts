@@ -260,6 +260,30 @@ test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residua
   assert.equal(names.filter((n) => /\/dw\/x_stack/.test(n)).length, 1);
 });
 
+test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as MatMuls with a ones row (channelSums), the same gradients as tfjs', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const block = await nchwcBlockSize();
+  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
+  const sep = (filters: number, seed: number) =>
+    tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
+  const input = tf.input({ shape: [16, 16, 4] });
+  let x = sep(8, 1).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({}).apply(x) as tf.SymbolicTensor;
+  x = sep(8, 2).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(3) }).apply(x) as tf.SymbolicTensor });
+  // Batch 8 of 16x16 maps: 2048 values per channel, the smallest count written as a MatMul.
+  const nodes = buildTrainingGraph(model, 8, { nchwcBlock: block }).graph.nodes;
+  const sums = nodes.filter((n) => n.opType === 'MatMul' && /\/(batch_mean|batch_var|sum_dy|sum_dy_centred)\/sum\/MatMul$/.test(n.name));
+  assert.equal(sums.length, 8, 'per BN: mean, variance, and the two sums of its gradient');
+  assert.equal(nodes.filter((n) => /^(ReduceMean|ReduceSum)$/.test(n.opType) && /batch_normalization/.test(n.name)).length, 0);
+  // Batch 7 (1792 values per channel) keeps the reductions.
+  assert.equal(buildTrainingGraph(model, 7, { nchwcBlock: block }).graph.nodes.filter((n) => n.opType === 'MatMul' && /batch_mean\/sum\/MatMul$/.test(n.name)).length, 0);
+  await agrees(model, batchOf([16, 16, 4], 8, 7), { graph: { nchwcBlock: block } });
+});
+
 test('training-mode BatchNormalization (closed-form gradient, rank 4 and 2), max-pooling, ZeroPadding2D, ReLU6 and residual Add: gradients and moving statistics', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const input = tf.input({ shape: [11, 11, 3] });
