@@ -225,12 +225,14 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   await agrees(strided, batchOf([11, 10, 4], 3, 5), { graph: { nchwcBlock: undefined } });
 });
 
+/** An Xception-style separable conv (3x3 'same', no bias), seeded. */
+const sep = (filters: number, seed: number) =>
+  tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
+
 test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residual Add) and agree with tfjs', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const block = await nchwcBlockSize();
   if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
-  const sep = (filters: number, seed: number) =>
-    tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
   const input = tf.input({ shape: [6, 6, 8] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
   const residual = x;
@@ -264,8 +266,6 @@ test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as Mat
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const block = await nchwcBlockSize();
   if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
-  const sep = (filters: number, seed: number) =>
-    tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
   const input = tf.input({ shape: [16, 16, 4] });
   let x = sep(8, 1).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
