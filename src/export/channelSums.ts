@@ -3,10 +3,9 @@
  * ones with the value viewed as [P, C] — for the statistics of a training-mode BatchNormalization
  * and the sums of its gradient (on NHWC activations in Xception's training graphs).
  *
- * Why not ReduceSum / ReduceMean: onnxruntime (1.30) reduces the leading axes of [P, C] at ~2–4 GB/s,
- * while MLAS' GEMM reads the same values 3–5x faster: [32·29·29, 128] 7.6 → 2.2 ms, [32·15·15, 256]
- * 3.9 → 0.7 ms (BENCHMARKS.md, tenth session). Its blocked accumulation also rounds less than a
- * running sum over P values.
+ * Why not ReduceSum / ReduceMean: onnxruntime (1.30) reduces the leading axes of [P, C] at ~2–3 GB/s,
+ * while MLAS' GEMM reads the same values 2–5x faster: [32·29·29, 128] 4.8–7.6 → 2.2–2.6 ms,
+ * [32·15·15, 256] 3.9 → 0.7 ms (BENCHMARKS.md, tenth session).
  */
 import type { OnnxGraph } from './onnxGraph.ts';
 
@@ -25,6 +24,8 @@ export function channelSums(g: OnnxGraph, x: string, dims: readonly number[], ba
   return dims.length === 2 ? sums : g.op('Reshape', [sums, g.addInt64(`${base}/keepdims`, [...dims.slice(0, -1).map(() => 1), c])], `${base}/keepdims`);
 }
 
+const MIN_ROWS = 2048;
+
 /**
  * Whether sums over `axes` of a value of `dims` are written by channelSums: channel last (`axes`
  * every axis but the last) and at least MIN_ROWS values per channel. Below that a ReduceSum is
@@ -35,5 +36,3 @@ export function sumsAsMatMul(dims: readonly number[], axes: readonly number[]): 
   const rows = dims.slice(0, -1).reduce((a, b) => a * b, 1);
   return axes.length === dims.length - 1 && axes.every((a, i) => a === i) && rows >= MIN_ROWS;
 }
-
-const MIN_ROWS = 2048;

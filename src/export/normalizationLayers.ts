@@ -41,10 +41,11 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
   if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
   const first = g.nodes.length;
   // Channel last (NHWC, rank 2) and large: the means as MatMuls with a ones row (src/export/channelSums.ts).
-  const graphDims = [g.training!.batch, ...(x.shape.slice(1) as number[])];
+  // (The dims are static here: `count` is finite.)
+  const lastDims = channelAxis === rank - 1 ? [g.training!.batch, ...(x.shape.slice(1) as number[])] : undefined;
   const keep = { axes: attr.ints(axes), keepdims: attr.int(1) };
   const meanOf = (v: string, name: string) =>
-    sumsAsMatMul(graphDims, axes) ? channelSums(g, v, graphDims, `${base}/${name}`, 1 / count) : g.op('ReduceMean', [v], `${base}/${name}`, keep);
+    lastDims && sumsAsMatMul(lastDims, axes) ? channelSums(g, v, lastDims, `${base}/${name}`, 1 / count) : g.op('ReduceMean', [v], `${base}/${name}`, keep);
   const mean = meanOf(x.name, 'batch_mean');
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
   const variance = meanOf(g.op('Mul', [centred, centred], `${base}/squared`), 'batch_var');
