@@ -9,7 +9,7 @@
  * batch mean and variance are graph outputs, from which the trainer updates the moving statistics.
  */
 import { scalar } from './activations.ts';
-import { channelSums, sumsAsMatMul } from './channelSums.ts';
+import { reducePerChannel } from './channelSums.ts';
 import { type ConvertArgs, type LayerConverter, oneInput } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
@@ -40,15 +40,13 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
   const count = x.shape.slice(1, -1).reduce<number>((n, d) => n * (d ?? NaN), g.training!.batch);
   if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
   const first = g.nodes.length;
-  // Channel last (NHWC, rank 2) and large: the means as MatMuls with a ones row (src/export/channelSums.ts).
-  // (The dims are static here: `count` is finite.)
-  const lastDims = channelAxis === rank - 1 ? [g.training!.batch, ...(x.shape.slice(1) as number[])] : undefined;
-  const keep = { axes: attr.ints(axes), keepdims: attr.int(1) };
-  const meanOf = (v: string, name: string) =>
-    lastDims && sumsAsMatMul(lastDims, axes) ? channelSums(g, v, lastDims, `${base}/${name}`, 1 / count) : g.op('ReduceMean', [v], `${base}/${name}`, keep);
-  const mean = meanOf(x.name, 'batch_mean');
+  // The value's dims in the graph (static: `count` is finite); the means as MatMuls where it is
+  // channel last and large (src/export/channelSums.ts).
+  const spatial = x.shape.slice(1, -1) as number[];
+  const dims = channelAxis === rank - 1 ? [g.training!.batch, ...spatial, c] : [g.training!.batch, c, ...spatial];
+  const mean = reducePerChannel(g, x.name, dims, axes, `${base}/batch_mean`, true);
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
-  const variance = meanOf(g.op('Mul', [centred, centred], `${base}/squared`), 'batch_var');
+  const variance = reducePerChannel(g, g.op('Mul', [centred, centred], `${base}/squared`), dims, axes, `${base}/batch_var`, true);
   const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, scalar(g, `${base}/eps`, eps)], `${base}/var_eps`)], `${base}/std`)], `${base}/inv_std`);
   // One full-size pass for the scale: invStd·γ is per channel.
   const scale = gamma ? g.op('Mul', [invStd, gamma], `${base}/scale`) : invStd;

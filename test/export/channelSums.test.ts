@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { channelSums, sumsAsMatMul } from '../../src/export/channelSums.ts';
+import { reducePerChannel, sumsAsMatMul } from '../../src/export/channelSums.ts';
 import { OnnxGraph } from '../../src/export/onnxGraph.ts';
 import { encodeModelProto } from '../../src/export/onnxSchema.ts';
 import { onnxUnavailableReason, OnnxRunner } from '../../src/engine/onnxBackbone.ts';
@@ -13,28 +13,39 @@ test('sumsAsMatMul: channel-last sums over every other axis, from 2048 values pe
   assert.equal(sumsAsMatMul([4096, 3, 5], [0]), false, 'not every axis but the last');
 });
 
-test('channelSums: per-channel sums (scaled) in keepdims form, rank 4 and 2, sharing one ones row per row count', async (t) => {
+test('reducePerChannel: sums and means in keepdims form — MatMuls with one shared ones row where large and channel last, reductions elsewhere', async (t) => {
   const unavailable = await onnxUnavailableReason();
   if (unavailable) return t.skip(`onnxruntime-node does not load here: ${unavailable}`);
   const g = new OnnxGraph();
-  const dims4 = [3, 5, 7, 4];
-  const x4 = g.addInput('x4', dims4);
-  const x2 = g.addInput('x2', [105, 4]);
-  const s4 = channelSums(g, x4, dims4, 's4', 0.5);
-  const s2 = channelSums(g, x2, [105, 4], 's2');
-  g.addOutput(s4, [1, 1, 1, 4]);
-  g.addOutput(s2, [1, 4]);
-  assert.equal([...g.initializers.keys()].filter((k) => k.startsWith('channel_sums/ones_')).length, 1, 'one ones row for 105 rows');
+  const cases = [
+    { name: 'nhwc', dims: [4, 16, 32, 4], axes: [0, 1, 2], mean: true, matmul: true },
+    { name: 'rows', dims: [2048, 4], axes: [0], mean: false, matmul: true },
+    { name: 'small', dims: [3, 5, 7, 4], axes: [0, 1, 2], mean: false, matmul: false },
+    { name: 'nchw', dims: [4, 4, 16, 32], axes: [0, 2, 3], mean: true, matmul: false },
+  ];
+  const outs = cases.map((c) => {
+    const x = g.addInput(c.name, c.dims);
+    const y = reducePerChannel(g, x, c.dims, c.axes, c.name, c.mean);
+    g.addOutput(y, c.dims.map((d, i) => (c.axes.includes(i) ? 1 : d)));
+    return y;
+  });
+  assert.equal([...g.initializers.keys()].filter((k) => k.startsWith('channel_sums/ones_')).length, 1, 'one ones row for the two cases of 2048 rows');
+  cases.forEach((c) => assert.equal(g.nodes.some((n) => n.opType === 'MatMul' && n.name.startsWith(`${c.name}/`)), c.matmul, c.name));
   const bytes = encodeModelProto(g.toModelProto({ opset: 17, irVersion: 8, producer: 'test', producerVersion: '0', graphName: 'sums' }) as never);
   const runner = await OnnxRunner.create(bytes);
-  const data = Float32Array.from({ length: 105 * 4 }, (_, i) => Math.sin(i) * 3);
-  const out = await runner.runFeeds({ x4: { data, dims: dims4 }, x2: { data, dims: [105, 4] } });
-  const expected = [0, 1, 2, 3].map((c) => data.filter((_, i) => i % 4 === c).reduce((a, b) => a + b, 0));
-  assert.deepEqual(out[s4]!.dims, [1, 1, 1, 4]);
-  assert.deepEqual(out[s2]!.dims, [1, 4]);
-  expected.forEach((e, c) => {
-    assert.ok(Math.abs(out[s2]!.data[c]! - e) < 1e-4, `channel ${c}: ${out[s2]!.data[c]} vs ${e}`);
-    assert.ok(Math.abs(out[s4]!.data[c]! - 0.5 * e) < 1e-4, `channel ${c}, scaled: ${out[s4]!.data[c]} vs ${0.5 * e}`);
+  const feeds = Object.fromEntries(
+    cases.map((c) => [c.name, { data: Float32Array.from({ length: c.dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 3), dims: c.dims }]),
+  );
+  const out = await runner.runFeeds(feeds);
+  cases.forEach((c, k) => {
+    const channelAxis = [0, 1, 2, 3].find((a) => a < c.dims.length && !c.axes.includes(a))!;
+    const inner = c.dims.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+    const channels = c.dims[channelAxis]!;
+    const count = c.dims.reduce((a, b) => a * b, 1) / channels;
+    const expected = new Array<number>(channels).fill(0);
+    feeds[c.name]!.data.forEach((v, i) => (expected[Math.floor(i / inner) % channels]! += v / (c.mean ? count : 1)));
+    assert.deepEqual(out[outs[k]!]!.dims, c.dims.map((d, i) => (c.axes.includes(i) ? 1 : d)), c.name);
+    expected.forEach((e, ch) => assert.ok(Math.abs(out[outs[k]!]!.data[ch]! - e) < 1e-3 * Math.max(1, Math.abs(e)), `${c.name} channel ${ch}: ${out[outs[k]!]!.data[ch]} vs ${e}`));
   });
   await runner.dispose();
 });

@@ -9,7 +9,7 @@
  * full-size element-wise passes and two reductions; differentiating the forward nodes one by one
  * (mean, centring, variance, scale) takes about twice as many, and BN is in every Xception block.
  */
-import { channelSums, sumsAsMatMul } from '../../export/channelSums.ts';
+import { reducePerChannel } from '../../export/channelSums.ts';
 import type { BatchNormRegion } from '../../export/onnxGraph.ts';
 import type { GradientContext } from './autodiff.ts';
 
@@ -21,12 +21,10 @@ export interface BatchNormGradients {
 
 export function batchNormGradient(ctx: GradientContext, r: BatchNormRegion, dy: string): BatchNormGradients {
   const b = `${r.y}/bn`;
-  // Channel last (NHWC) and large: the sums as MatMuls with a ones row (src/export/channelSums.ts).
+  // As MatMuls with a ones row where the value is channel last and large (src/export/channelSums.ts).
   const dims = ctx.shape(r.y); // dy has y's shape
-  const sum = (v: string, name: string) =>
-    sumsAsMatMul(dims, r.axes) ? channelSums(ctx.g, v, dims, `grad/${b}/${name}`) : ctx.reduceSum(v, r.axes, true, `${b}/${name}`);
-  const sumDy = sum(dy, 'sum_dy');
-  const sumDyCentred = sum(ctx.op('Mul', [dy, r.centred], `${b}/dy_centred`), 'sum_dy_centred');
+  const sumDy = reducePerChannel(ctx.g, dy, dims, r.axes, `grad/${b}/sum_dy`);
+  const sumDyCentred = reducePerChannel(ctx.g, ctx.op('Mul', [dy, r.centred], `${b}/dy_centred`), dims, r.axes, `grad/${b}/sum_dy_centred`);
   const out: BatchNormGradients = {};
   if (r.beta && ctx.needs(r.beta)) out.beta = sumDy;
   if (r.gamma && ctx.needs(r.gamma)) out.gamma = ctx.op('Mul', [sumDyCentred, r.invStd], `${b}/dgamma`);
