@@ -36,14 +36,15 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
       : undefined;
   const beta =
     a.config.center !== false ? g.op('Reshape', [g.addWeight(`${base}/beta`, requireWeight(w, 'beta', a.layer), [c]), bcastDims], `${base}/beta_b`) : undefined;
-  // Values per statistic: the batch times every non-channel axis (x.shape is the tfjs shape, channel last).
-  const count = x.shape.slice(1, -1).reduce<number>((n, d) => n * (d ?? NaN), g.training!.batch);
-  if (!Number.isFinite(count)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
+  // x.shape is the tfjs shape (channel last); the statistics need its spatial dims static.
+  const spatial = x.shape.slice(1, -1);
+  if (spatial.some((d) => d == null)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
+  const batch = g.training!.batch;
+  // Values per statistic: the batch times every non-channel axis.
+  const count = (spatial as number[]).reduce((n, d) => n * d, batch);
+  // The value's dims in the graph, for the means (MatMuls where it is channel last and large: src/export/channelSums.ts).
+  const dims = channelAxis === rank - 1 ? [batch, ...(spatial as number[]), c] : [batch, c, ...(spatial as number[])];
   const first = g.nodes.length;
-  // The value's dims in the graph (static: `count` is finite); the means as MatMuls where it is
-  // channel last and large (src/export/channelSums.ts).
-  const spatial = x.shape.slice(1, -1) as number[];
-  const dims = channelAxis === rank - 1 ? [g.training!.batch, ...spatial, c] : [g.training!.batch, c, ...spatial];
   const mean = reducePerChannel(g, x.name, dims, axes, `${base}/batch_mean`, true);
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
   const variance = reducePerChannel(g, g.op('Mul', [centred, centred], `${base}/squared`), dims, axes, `${base}/batch_var`, true);
