@@ -262,7 +262,7 @@ test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residua
   assert.equal(names.filter((n) => /\/dw\/x_stack/.test(n)).length, 1);
 });
 
-test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as MatMuls with a ones row (channelSums), the same gradients as tfjs', async (t) => {
+test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as MatMuls with a ones row (reducePerChannel), the same gradients as tfjs', async (t) => {
   if (!ort) return t.skip('onnxruntime-node does not load here');
   const block = await nchwcBlockSize();
   if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
