@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
+import { describeCpu } from '../src/util/cpuInfo.ts';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
@@ -14,7 +15,7 @@ const names = wanted.length ? wanted : all;
 for (const n of names) if (!all.includes(n)) throw new Error(`no bench '${n}' (have: ${all.join(', ')})`);
 
 console.log(`# fdft bench — ${new Date().toISOString().slice(0, 10)}`);
-console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()}-${os.arch()}`);
+console.log(`machine: ${describeCpu()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()}-${os.arch()}`);
 console.log(`command: npm run bench${wanted.length ? ' -- ' + wanted.join(' ') : ''}\n`);
 for (const n of names) {
   const mod = (await import(pathToFileURL(join(dir, `${n}.bench.ts`)).href)) as { default: () => Promise<void> };

@@ -16,6 +16,7 @@ import type { ImageSet } from '../data/types.ts';
 import type { EvalMetrics } from '../eval/metrics.ts';
 import { engineInfo } from '../engine/index.ts';
 import { canonicalJson } from './runDir.ts';
+import { cpuInfo } from '../util/cpuInfo.ts';
 
 export class RunError extends Error {
   override name = 'RunError';
@@ -71,7 +72,8 @@ export async function startRun(kind: 'pretrain' | 'train', config: TrainConfig, 
       dataset: config.datasetName,
       config,
       kind,
-      extra: { engine: engineInfo() ?? null, tfjs: tf.version.tfjs, node: process.version },
+      // The CPU too: onnxruntime's kernels (and so the run's last bits) depend on its vector extensions.
+      extra: { engine: engineInfo() ?? null, tfjs: tf.version.tfjs, node: process.version, cpu: cpuInfo() },
     });
   }
   opts.reporter.log(`run directory: ${dir}`);

@@ -55,6 +55,8 @@ test('`fdft engine` says where training steps and the frozen backbone run', asyn
   assert.equal(onnx.frozenBackbone, ort ? 'onnx' : 'tfjs');
   const { nchwcBlockSize } = await import('../../src/train/onnx/nchwcBlock.ts');
   assert.equal(onnx.nchwcBlock, ort ? ((await nchwcBlockSize()) ?? null) : null);
+  const { cpuInfo } = await import('../../src/util/cpuInfo.ts');
+  assert.deepEqual(JSON.parse(r.out).cpu, cpuInfo()); // the CPU kind that onnxruntime's kernels follow
   // The escape hatch turns the NCHWc kernels off.
   const off = fdftEngine({ FDFT_BACKEND: 'wasm', FDFT_ONNX_NCHWC: '0' });
   assert.equal(off.status, 0, off.err);

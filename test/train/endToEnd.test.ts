@@ -16,6 +16,7 @@ import { writeTinyDataset } from './tinyDataset.ts';
 import { initEngine } from '../../src/engine/index.ts';
 import { loadModel } from '../../src/io/fileSystem.ts';
 import { readScalars } from '../../src/train/tensorboard.ts';
+import { cpuInfo } from '../../src/util/cpuInfo.ts';
 
 const BIN = join(process.cwd(), 'bin', 'fdft.js');
 let work: string;
@@ -81,6 +82,8 @@ for (const backbone of ['squeezenet', 'shallownetv3']) {
     const runInfo = JSON.parse(await readFile(join(pre.run, 'run.json'), 'utf8'));
     assert.equal(runInfo.status, 'finished');
     assert.equal(runInfo.config.seed, 3, 'the resolved config (with the seed) is stored');
+    // The CPU kind: onnxruntime's kernels, and so the run's last bits, depend on its vector extensions.
+    assert.deepEqual(runInfo.cpu, cpuInfo());
 
     // train reuses that pretrain (same backbone, data and split) instead of pretraining again.
     const tr = lastJson(fdft(['train', '--backbone', backbone, '--data', data, '--M', '2', '--N', '1', '--epochs', '2', '--steps-per-epoch', '2', '--lr', '0.01', ...COMMON]).stdout);

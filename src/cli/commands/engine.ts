@@ -8,6 +8,7 @@ export const command: CommandModule<object, GlobalOptions> = {
     const { initEngine } = await import('../../engine/index.ts');
     const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
     const { nchwcBlockSize, nchwcTurnedOff } = await import('../../train/onnx/nchwcBlock.ts');
+    const { cpuInfo, describeCpu } = await import('../../util/cpuInfo.ts');
     const info = await initEngine(argv.backend, () => {});
     const ort = await onnxAvailable();
     // What `--train-engine auto` and `--engine auto` pick (runGradients.ts, onnxBackboneRunner.ts).
@@ -19,7 +20,7 @@ export const command: CommandModule<object, GlobalOptions> = {
       // Training graphs' depthwise convs on onnxruntime's NCHWc kernels (src/export/nchwc.ts): their channel block, or null.
       nchwcBlock: ort ? ((await nchwcBlockSize()) ?? null) : null,
     };
-    if (argv.json) console.log(JSON.stringify({ ...info, onnxruntime: onnx }));
+    if (argv.json) console.log(JSON.stringify({ ...info, onnxruntime: onnx, cpu: cpuInfo() }));
     else {
       console.log(`backend: ${info.backend}\nprovider: ${info.provider}\nreason: ${info.reason}`);
       console.log(`onnxruntime-node: ${ort ? 'loads' : `unavailable (${onnx.reason})`}`);
@@ -29,6 +30,8 @@ export const command: CommandModule<object, GlobalOptions> = {
         console.log(`depthwise convs in training graphs: ${dw}`);
       }
       console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}`);
+      // onnxruntime's kernels follow the vector extensions: runs repeat bit for bit on the same kind.
+      console.log(`cpu: ${describeCpu()}`);
     }
   },
 };
