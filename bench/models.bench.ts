@@ -3,7 +3,7 @@
  * step of the heads, as `fdft train` does) and inference images/s of the whole model, for each
  * backbone, batch 32 and 128, M=3 N=4, with and without FTT.
  *
- * Reference (issue 3): the identical network in PyTorch 1.13 CPU on the same 2-core machine,
+ * Reference (issue 9's table, bench/issue9Table.ts): the identical network in PyTorch 1.13 CPU on the issue author's 2-core machine,
  * Xception M=3 N=4 with FTT: batch 32 615 ms/step, 284 ms forward; batch 128 3.08 s and 1.74 s.
  * "vs PyTorch" = ours / reference (below 1 = faster). The wasm engine runs on ONE thread, so its CPU
  * time is what the wall time would be on an otherwise idle machine; both are printed because the
@@ -16,11 +16,8 @@ import { initEngine } from '../src/engine/index.ts';
 import { BACKBONE_NAMES, type BackboneName, createFdftNet, paramCounts, regularizationLoss } from '../src/models/index.ts';
 import os from 'node:os';
 import { peakRssMiB } from './peakRss.ts';
+import { issue9Ms } from './issue9Table.ts';
 
-const REFERENCE: Record<number, { step: number; forward: number }> = {
-  32: { step: 615, forward: 284 },
-  128: { step: 3080, forward: 1740 },
-};
 
 function listEnv(name: string, fallback: string[]): string[] {
   const v = process.env[name];
@@ -113,7 +110,7 @@ export default async function bench(): Promise<void> {
   console.log('| backbone | FTT | batch | trainable params | ms / train step (CPU ms) | ms / forward (CPU ms) | images/s inference | step vs PyTorch: wall (CPU) | forward vs PyTorch: wall (CPU) |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    const ref = r.backbone === 'xception' && r.ftt ? REFERENCE[r.batch] : undefined;
+    const ref = r.backbone === 'xception' && r.ftt ? { step: issue9Ms('finetune', r.batch), forward: issue9Ms('forward', r.batch) } : undefined;
     const ips = Number.isFinite(r.forwardMs) ? ((1000 * r.batch) / r.forwardMs).toFixed(1) : '—';
     const stepCell = r.error ? `error: ${r.error}` : `${fmt(r.stepMs)} (${fmt(r.stepCpuMs)})`;
     const stepRatio = ref ? `${ratio(r.stepMs, ref.step)} (${ratio(r.stepCpuMs, ref.step)})` : '';
@@ -122,7 +119,7 @@ export default async function bench(): Promise<void> {
       `| ${r.backbone} | ${r.ftt ? 'yes' : 'no'} | ${r.batch} | ${r.trainable.toLocaleString('en-US')} | ${stepCell} | ${fmt(r.forwardMs)} (${fmt(r.forwardCpuMs)}) | ${ips} | ${stepRatio} | ${fwdRatio} |`,
     );
   }
-  console.log(`\nReference (PyTorch 1.13 CPU, same machine, Xception + FTT): batch 32 615 ms/step, 284 ms forward; batch 128 3,080 ms/step, 1,740 ms forward.`);
+  console.log(`\nReference (issue 9: PyTorch 1.13 CPU on the issue author's 2-core machine, Xception + FTT): batch 32 615 ms/step, 284 ms forward; batch 128 3,080 ms/step, 1,740 ms forward. \`npm run bench -- reference\` measures PyTorch here, side by side.`);
   console.log(`load average at end: ${load()}`);
   console.log(`peak RSS ${peakRssMiB().toFixed(0)} MiB; tf.memory(): ${tf.memory().numTensors} tensors, ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB`);
 }

@@ -6,7 +6,7 @@
  * tfjs' optimizer for the tfjs executors; on the weights' host arrays (src/train/hostOptimizer.ts)
  * for the onnxruntime training graph, as `fdft train` / `fdft pretrain` run each.
  *
- * Reference (issue 3 / 9): the identical network in PyTorch 1.13 CPU on the same 2-core machine:
+ * Reference (issue 9's table, bench/issue9Table.ts): the identical network in PyTorch 1.13 CPU on the issue author's 2-core machine:
  * batch 32 615 ms/step, batch 128 3.08 s/step.
  *
  * The development machine is shared: besides wall time, "critical-path CPU" is measured per thread
@@ -47,13 +47,9 @@ import { stepSessionRunsAlone } from '../src/train/parallel/runGradients.ts';
 import { threadCpuMs } from '../src/train/parallel/threadCpu.ts';
 import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featureMapPrefetch.ts';
 import { peakRssMiB } from './peakRss.ts';
+import { fixedBatch } from './fixedBatch.ts';
+import { issue9Ms } from './issue9Table.ts';
 
-/** Issue 9's PyTorch 1.13 figures (2 threads), ms per training step by batch. */
-const REFERENCE_MS: Record<'finetune' | 'noFtt' | 'pretrain', Record<number, number>> = {
-  finetune: { 32: 615, 128: 3080 },
-  noFtt: { 32: 137, 128: 667 },
-  pretrain: { 32: 336, 128: 1640 },
-};
 
 function listEnv(name: string, fallback: string): number[] {
   return (process.env[name] ?? fallback).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -62,13 +58,6 @@ function listEnv(name: string, fallback: string): number[] {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function fixedBatch(n: number): Batch {
-  return tf.tidy(() => ({
-    xs: tf.randomUniform([n, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-    ys: tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2), 'int32'), 2).toFloat() as tf.Tensor2D,
-  }));
 }
 
 interface Timing {
@@ -182,7 +171,7 @@ export default async function bench(): Promise<void> {
   const trainOnOnnx = process.env.FDFT_BENCH_TRAIN_ENGINE === 'onnx';
   const executors = trainOnOnnx ? [0] : workerCounts;
   const label = (w: number) => (w === 0 ? `onnxruntime training graph (${os.availableParallelism()} threads)` : w === 1 ? '1 (in-thread)' : String(w));
-  const reference = REFERENCE_MS[kind === 'pretrain' ? 'pretrain' : useFtt ? 'finetune' : 'noFtt'];
+  const workload = kind === 'pretrain' ? 'pretrain' : useFtt ? 'finetune' : 'noftt';
   // onnxruntime intra-op threads: unset = createBackboneRunner's default, as `fdft train` runs it.
   const onnxThreads = process.env.FDFT_BENCH_ONNX_THREADS ? Number(process.env.FDFT_BENCH_ONNX_THREADS) : undefined;
   if (onnxThreads !== undefined && !(Number.isInteger(onnxThreads) && onnxThreads > 0)) {
@@ -291,7 +280,7 @@ export default async function bench(): Promise<void> {
     const one = results.get(`1:${b}`);
     for (const w of executors) {
       const r = results.get(`${w}:${b}`)!;
-      const ref = reference[b];
+      const ref = issue9Ms(workload, b);
       if (r.error) {
         console.log(`| ${b} | ${label(w)} | failed: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
         continue;
@@ -309,7 +298,7 @@ export default async function bench(): Promise<void> {
       for (const w of executors) {
         const ms = overlapped.get(`${w}:${b}`);
         if (ms === undefined) continue;
-        const ref = reference[b];
+        const ref = issue9Ms(workload, b);
         console.log(`| ${b} | ${label(w)} | ${f(ms)} | ${x(results.get(`${w}:${b}`)?.wallMs, ms)} | ${ref ? f(ref) : '—'} | ${ref ? (ms / ref).toFixed(2) : '—'} |`);
       }
     }

@@ -14,8 +14,8 @@ import { initEngine } from '../src/engine/index.ts';
 import { OnnxRunner, onnxAvailable, onnxUnavailableReason } from '../src/engine/onnxBackbone.ts';
 import { exportOnnx } from '../src/export/onnx.ts';
 import { createFdftNet, regularizationLoss } from '../src/models/index.ts';
+import { issue9Ms } from './issue9Table.ts';
 
-const REFERENCE_FORWARD: Record<number, number> = { 32: 284, 128: 1740 };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -102,12 +102,12 @@ export default async function bench(): Promise<void> {
         p.dispose();
       });
       await runner.dispose();
-      const ref = REFERENCE_FORWARD[batch];
+      const ref = issue9Ms('forward', batch);
       ortLine = `| onnxruntime-node, ${os.cpus().length} threads | ${ort.wall.toFixed(0)} | ${ort.cpu.toFixed(0)} | ${ref ? `${(ort.wall / ref).toFixed(2)}` : ''} |`;
     } else {
       ortLine = `| onnxruntime-node | unavailable: ${await onnxUnavailableReason()} | | |`;
     }
-    const ref = REFERENCE_FORWARD[batch];
+    const ref = issue9Ms('forward', batch);
     console.log(`### Whole FDFtNet forward, batch ${batch} (PyTorch 1.13, 2 threads: ${ref ?? '?'} ms)\n`);
     console.log('| engine | ms (wall, median) | CPU ms | wall vs PyTorch |');
     console.log('|---|---:|---:|---:|');
