@@ -18,7 +18,6 @@ import os from 'node:os';
 import { peakRssMiB } from './peakRss.ts';
 import { issue9Ms } from './issue9Table.ts';
 
-
 function listEnv(name: string, fallback: string[]): string[] {
   const v = process.env[name];
   return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;

@@ -50,7 +50,6 @@ import { peakRssMiB } from './peakRss.ts';
 import { fixedBatch } from './fixedBatch.ts';
 import { issue9Ms } from './issue9Table.ts';
 
-
 function listEnv(name: string, fallback: string): number[] {
   return (process.env[name] ?? fallback).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 }

@@ -16,7 +16,6 @@ import { exportOnnx } from '../src/export/onnx.ts';
 import { createFdftNet, regularizationLoss } from '../src/models/index.ts';
 import { issue9Ms } from './issue9Table.ts';
 
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
