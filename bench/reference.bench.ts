@@ -6,7 +6,8 @@
  *
  * Rows (issue 9): the FDFtNet training step (Xception-64 frozen, M=3, N=4), the FDFtNet forward
  * pass (inference), the step without the FTT, and the Xception pretraining step (every weight
- * trained); SGD momentum, L2 1e-5 on kernels, random weights and a fixed random batch.
+ * trained); SGD momentum, L2 1e-5 on the heads' kernels (none in pretraining, as `fdft pretrain`),
+ * random weights and a fixed random batch.
  * fdft runs them as `fdft train` / `fdft pretrain` / `fdft predict` do where onnxruntime loads:
  * the training graph on onnxruntime with the update on host arrays (the fine-tuning step's graph
  * holding the frozen backbone), and the whole model's inference graph for the forward pass.
@@ -87,7 +88,8 @@ async function fdftMs(workload: TorchWorkload, n: number, steps: number): Promis
     const optimizer = tf.train.momentum(0.01, 0.9);
     if (workload === 'pretrain') {
       model = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
-      gradients = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 1e-5, threads, spin: stepSessionRunsAlone('pretrain', false) });
+      // No L2: `fdft pretrain`'s default (the heads' fine-tuning has 1e-5).
+      gradients = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads, spin: stepSessionRunsAlone('pretrain', false) });
     } else {
       // As `fdft train` on onnxruntime: the heads trained by a step graph that holds the frozen backbone.
       const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt: workload === 'finetune' });

@@ -14,8 +14,8 @@ Workloads (the rows of issue 9's table), each at every batch size given:
             training mode, and one SGD-momentum step on the heads (L2 1e-5 on their kernels).
   forward   the whole FDFtNet in eval mode, no gradient (inference).
   noftt     as finetune without the FTT (Table 6's ablation).
-  pretrain  the Xception classifier (GAP + Dense(2)), every weight trained, SGD momentum (L2 1e-5
-            on its kernels, as `fdft pretrain`'s default).
+  pretrain  the Xception classifier (GAP + Dense(2)), every weight trained, SGD momentum (no L2:
+            `fdft pretrain`'s default).
 
 Prints one JSON object: the environment, the parameter counts, and per workload and batch the
 median of --steps timed runs (ms) after one warm-up run.
@@ -281,7 +281,7 @@ def workload(name, n, steps):
     x, y = batch(n)
     if name == "pretrain":
         model = XceptionClassifier().train()
-        opt = sgd(model, 1e-5)
+        opt = sgd(model, 0)
 
         def step():
             opt.zero_grad(set_to_none=True)
