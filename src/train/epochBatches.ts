@@ -3,7 +3,7 @@
  * (translation, rotation, zoom, flip, Cutout) on the training split, shuffled per epoch with the
  * run's seed. Batches are a pure function of (seed, epoch, step), which makes resume exact.
  */
-import type { TrainConfig } from './config.ts';
+import type { AugmentConfig, TrainConfig } from './config.ts';
 import type { EpochBatches } from './loop.ts';
 import type { ImageSet } from '../data/types.ts';
 import type { ImageSource } from '../data/imageSource.ts';
@@ -15,10 +15,14 @@ export function stepsPerEpochFor(set: ImageSet | ImageSource, config: Pick<Train
   return stepsPerEpoch(asImageSource(set).length, { batchSize: config.batch, stepsPerEpoch: config.stepsPerEpoch ?? undefined });
 }
 
+/** Whether `a` changes any image (else every epoch's training batches hold the images as decoded). */
+export function augments(a: AugmentConfig): boolean {
+  return a.translate > 0 || a.rotation > 0 || a.zoom > 0 || a.hflip || a.cutoutAlpha > 0;
+}
+
 export function makeEpochBatches(set: ImageSet | ImageSource, config: Pick<TrainConfig, 'batch' | 'stepsPerEpoch' | 'seed' | 'augment'>): EpochBatches {
   const a = config.augment;
-  const anyAugment = a.translate > 0 || a.rotation > 0 || a.zoom > 0 || a.hflip || a.cutoutAlpha > 0;
-  const augmenter = anyAugment ? new Augmenter({ ...a }) : undefined;
+  const augmenter = augments(a) ? new Augmenter({ ...a }) : undefined;
   return (epoch, fromStep = 0) =>
     batchIterator(set, {
       batchSize: config.batch,

@@ -36,6 +36,8 @@ export interface FeatureMapCache {
   bytes(): number;
   /** Backbone runs so far (tests, logs). */
   computed(): number;
+  /** Batches whose maps were handed out so far, kept or computed (tests, logs). */
+  served(): number;
 }
 
 export function featureMapCache(compute: (xs: tf.Tensor4D) => Promise<tf.Tensor>, maxBytes = DEFAULT_FEATURE_CACHE_BYTES): FeatureMapCache {
@@ -43,10 +45,12 @@ export function featureMapCache(compute: (xs: tf.Tensor4D) => Promise<tf.Tensor>
   const started = new Map<tf.Tensor, Promise<tf.Tensor>>();
   let bytes = 0;
   let runs = 0;
+  let served = 0;
   let mapShape: number[] | undefined; // one image's map shape, e.g. [2, 2, 2048]
 
   const get = async (set: object, indices: readonly number[], xs: tf.Tensor4D): Promise<tf.Tensor> => {
     if (indices.length !== xs.shape[0]) throw new FeatureMapCacheError(`${indices.length} indices for a batch of ${xs.shape[0]} images`);
+    served++;
     const ofSet = kept.get(set);
     const hits = mapShape && ofSet ? indices.map((i) => ofSet.get(i)) : [];
     if (mapShape && hits.length === indices.length && hits.every((h) => h !== undefined)) {
@@ -103,5 +107,6 @@ export function featureMapCache(compute: (xs: tf.Tensor4D) => Promise<tf.Tensor>
     },
     bytes: () => bytes,
     computed: () => runs,
+    served: () => served,
   };
 }

@@ -20,6 +20,7 @@ import { openRunGradients, type ParallelRunOptions } from './parallel/runGradien
 import { type SnapshotPredictor, snapshotPredictor } from './snapshotPredictor.ts';
 import { featureMapCache } from './featureMapCache.ts';
 import { scoreHeadsOnCachedMaps } from './headsScoring.ts';
+import { augments } from './epochBatches.ts';
 
 /** Loads the backbone classifier of a finished pretrain run (its best weights). */
 export async function loadPretrainedBackbone(runDir: string): Promise<tf.LayersModel> {
@@ -63,10 +64,14 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // Set below when feature maps are computed outside the step (tfjs gradient workers beside an
     // onnxruntime backbone): the next batch's while this step trains the heads (featureMapPrefetch.ts).
     let prefetch: FeatureMapPrefetch | undefined;
-    const featureMaps = (xs: tf.Tensor4D) => (prefetch ? prefetch.featureMaps(xs) : runner.predict(xs));
     // Validation and precise-BN images are not augmented: their feature maps are computed once and kept.
     const cache = featureMapCache((xs) => runner.predict(xs));
-    const inputsFor = async (xs: tf.Tensor4D) => [xs, await (cache.take(xs) ?? featureMaps(xs))];
+    // Without augmentation (--no-augment) a training image has the same pixels every epoch, and the
+    // backbone is frozen: its maps, too, are computed once (shared with precise BN's) and the step
+    // trains the heads on them — from the second epoch on, no backbone work at all.
+    const keepTrainingMaps = !augments(config.augment);
+    const featureMaps = (xs: tf.Tensor4D) => cache.take(xs) ?? (prefetch ? prefetch.featureMaps(xs) : runner.predict(xs));
+    const inputsFor = async (xs: tf.Tensor4D) => [xs, await featureMaps(xs)];
     // Validation after each epoch: the heads alone on onnxruntime (--engine), re-exported with their
     // weights of the moment, on the cached feature maps; on tfjs, net.head.predict.
     const heads = (headsPredictor = snapshotPredictor(net.head, opts.engine ?? 'auto'));
@@ -83,10 +88,12 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     const parallel = await openRunGradients({
       runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
-      featureMaps: runner.engine === 'onnx' ? featureMaps : undefined,
-      onnxStepModel: runner.engine === 'onnx' ? { model: net.model, inputsFor: (xs) => xs } : undefined,
+      // Gradient workers take the maps from here when the backbone runs on onnxruntime, or when kept.
+      featureMaps: runner.engine === 'onnx' || keepTrainingMaps ? featureMaps : undefined,
+      onnxStepModel: runner.engine === 'onnx' && !keepTrainingMaps ? { model: net.model, inputsFor: (xs) => xs } : undefined,
     });
-    if (runner.engine === 'onnx' && parallel.engine !== 'onnx') prefetch = prefetchFeatureMaps((xs) => runner.predict(xs));
+    if (runner.engine === 'onnx' && parallel.engine !== 'onnx' && !keepTrainingMaps) prefetch = prefetchFeatureMaps((xs) => runner.predict(xs));
+    if (keepTrainingMaps) opts.reporter.log('no augmentation: the training images\' feature maps are computed once and kept; the step trains the heads on them');
     const loopData = await dataLoopOptions(data, config, scoreValidation);
     const result = await trainLoop({
       config,
@@ -96,7 +103,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
       inputsFor,
       ...loopData,
       preciseBn: loopData.preciseBn && cache.batches(loopData.preciseBn, data.train),
-      batches: prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
+      batches: keepTrainingMaps ? cache.batches(loopData.batches, data.train) : prefetch ? prefetch.batches(loopData.batches) : loopData.batches,
       reporter: opts.reporter,
       tensorboard: run.tensorboard,
       extraScalars: () => attentionGammas(net.model),
@@ -110,7 +117,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     await data.complete(); // dataset summary with the decoded counts, beside the run
     if (cache.computed() > 0) {
       opts.reporter.log(
-        `validation and precise BN: the heads on ${heads.describe()}, on feature maps computed once (${cache.computed()} backbone batches, ${(cache.bytes() / 1024 ** 2).toFixed(1)} MiB kept)`,
+        `validation${keepTrainingMaps ? ', training' : ''} and precise BN: the heads on ${heads.describe()}, on feature maps computed once (${cache.computed()} backbone batches for ${cache.served()} batches of maps, ${(cache.bytes() / 1024 ** 2).toFixed(1)} MiB kept)`,
       );
     }
     await loadBestWeights(run.dir, net.model);

@@ -117,6 +117,33 @@ for (const backbone of ['squeezenet', 'shallownetv3']) {
   });
 }
 
+test('fdft train --no-augment computes each training image\'s feature maps once and trains the heads on them', async () => {
+  // Uses the shallownetv3 pretrain of the first test. Not --quiet: the log counts the maps' batches.
+  const train = (epochs: number, augment: boolean) => {
+    const args = ['train', '--backbone', 'shallownetv3', '--data', data, '--M', '1', '--N', '1', '--epochs', String(epochs), '--steps-per-epoch', '2', '--lr', '0.01'];
+    const r = fdft([...args, ...(augment ? [] : ['--no-augment']), ...COMMON.filter((a) => a !== '--quiet')]);
+    const counts = /on feature maps computed once \((\d+) backbone batches for (\d+) batches of maps/.exec(r.stdout);
+    assert.ok(counts, r.stdout);
+    return { out: r.stdout, backboneBatches: Number(counts[1]), servedBatches: Number(counts[2]), result: lastJson(r.stdout) };
+  };
+  const kept = train(3, false);
+  const augmented = train(3, true);
+  assert.match(kept.out, /no augmentation: the training images' feature maps are computed once and kept/);
+  // The same validation and precise-BN batches in both runs; without augmentation the 3 × 2 training
+  // batches take their maps from the cache too.
+  assert.equal(kept.servedBatches - augmented.servedBatches, 3 * 2);
+  // Epoch 1's precise BN meets every training image: epochs 2 and 3 run the backbone no more.
+  const oneEpoch = train(1, false);
+  assert.equal(kept.backboneBatches, oneEpoch.backboneBatches);
+  assert.ok(Number.isFinite(kept.result.test.auroc));
+  const { onnxAvailable } = await import('../../src/engine/onnxBackbone.ts');
+  if (await onnxAvailable()) {
+    // The step's graph is the heads' alone; with augmentation it holds the frozen backbone.
+    assert.doesNotMatch(kept.out, /frozen backbone inside its graph/);
+    assert.match(augmented.out, /frozen backbone inside its graph/);
+  }
+});
+
 test('a loaded checkpoint predicts exactly like the in-memory model; --no-ftt has no FTT weights', async () => {
   const { createFdftNet } = await import('../../src/models/fdftnet.ts');
   const { saveModel } = await import('../../src/io/fileSystem.ts');

@@ -59,6 +59,7 @@ test('maps are computed once per image, are the backbone\'s, and the byte bound 
   await cache.get({}, [0, 1, 2, 3, 4], xs);
   assert.equal(cache.computed(), 2);
   await assert.rejects(cache.get(set, [0, 1], xs), FeatureMapCacheError);
+  assert.equal(cache.served(), 4, 'every batch handed out counts, kept or computed; a refused one does not');
 
   // Bound: room for 3 images' maps (24 bytes); the rest computed every time.
   const small = featureMapCache(fakeBackbone().compute, 24);
