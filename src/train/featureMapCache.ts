@@ -6,7 +6,8 @@
  * with Xception it was about half of each `--preset quick` epoch.
  *
  * Images are keyed by (set, index in the set): a set is the object the batches came from (the
- * validation ImageSet, the training ImageSource). Augmented training batches never come here.
+ * validation ImageSet, the training ImageSource). Augmented training batches never come here;
+ * un-augmented ones (`--no-augment`) do, so that the step trains the heads on kept maps.
  * The cache holds at most `maxBytes` of maps; past that, maps are computed and not kept.
  */
 import * as tf from '@tensorflow/tfjs';
