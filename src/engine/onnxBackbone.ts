@@ -159,18 +159,38 @@ export class OnnxRunner {
    * `model.predict(inputs)` through onnxruntime: float32 tensors in (NHWC images; several for a
    * model with several inputs, in its input order), its first output as a tfjs tensor (the caller
    * disposes it). Uses the tfjs module the caller uses, so the result lives on its backend.
+   * With `maxBatch`, a larger batch runs in slices of at most that many images (every input cut
+   * along its first axis; the outputs joined in order): see MAX_INFERENCE_BATCH.
    */
-  async predictTensor(inputs: tf.Tensor | readonly tf.Tensor[], tfjs?: typeof tf): Promise<tf.Tensor> {
+  async predictTensor(inputs: tf.Tensor | readonly tf.Tensor[], tfjs?: typeof tf, maxBatch = Infinity): Promise<tf.Tensor> {
     const list = Array.isArray(inputs) ? (inputs as readonly tf.Tensor[]) : [inputs as tf.Tensor];
     if (list.length !== this.inputNames.length) throw new OnnxRunError(`the model takes ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${list.length}`);
-    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+    const values: Array<{ data: Float32Array; dims: readonly number[] }> = [];
     for (const [i, x] of list.entries()) {
       if (x.dtype !== 'float32') throw new OnnxRunError(`predictTensor needs float32 tensors, input ${i} is ${x.dtype}`);
-      feeds[this.inputNames[i]!] = { data: (await x.data()) as Float32Array, dims: x.shape };
+      values.push({ data: (await x.data()) as Float32Array, dims: x.shape });
     }
+    const n = values[0]!.dims[0] ?? 1;
+    if (values.some((v) => v.dims[0] !== n)) throw new OnnxRunError(`the inputs' batch sizes differ: ${values.map((v) => v.dims[0]).join(', ')}`);
     const t = tfjs ?? ((await import('@tensorflow/tfjs')) as typeof tf);
-    const y = (await this.runFeeds(feeds))[this.outputNames[0]!]!;
-    return t.tensor(y.data, y.dims, 'float32');
+    const slice = Number.isFinite(maxBatch) && maxBatch >= 1 && n > maxBatch ? Math.floor(maxBatch) : n;
+    let out: Float32Array | undefined;
+    let outDims: number[] = [];
+    for (let start = 0; start < n; start += slice) {
+      const count = Math.min(slice, n - start);
+      const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+      values.forEach((v, i) => {
+        const per = v.data.length / n;
+        feeds[this.inputNames[i]!] = { data: count === n ? v.data : v.data.subarray(start * per, (start + count) * per), dims: [count, ...v.dims.slice(1)] };
+      });
+      const y = (await this.runFeeds(feeds))[this.outputNames[0]!]!;
+      if (count === n) return t.tensor(y.data, y.dims, 'float32');
+      const per = y.data.length / count;
+      out ??= new Float32Array(per * n);
+      outDims = [n, ...y.dims.slice(1)];
+      out.set(y.data, start * per);
+    }
+    return t.tensor(out!, outDims, 'float32');
   }
 
   /** Stop profiling (OnnxRunnerOptions.profilePrefix) and flush the profile file. */

@@ -15,6 +15,16 @@ import { OnnxRunner, OnnxRuntimeUnavailableError, onnxAvailable, onnxUnavailable
 
 export type BackboneEngine = 'auto' | 'onnx' | 'tfjs';
 
+/**
+ * The most images one onnxruntime run takes; larger batches (validation, scoring, `fdft predict` at
+ * batch 128) run in slices this size. The time per image is the same (Xception FDFtNet at 32 vs 128:
+ * 187 vs 748 ms, the heads alone 49 vs 184–197 ms), but each session keeps the memory of its largest
+ * run, and at 128 the FTT's 1024×1024 attention maps alone are 512 MiB each: a run's memory went
+ * from +1.25 to +0.30 GiB for the whole FDFtNet and +1.20 to +0.27 GiB for the heads (BENCHMARKS.md,
+ * eleventh session).
+ */
+export const MAX_INFERENCE_BATCH = 32;
+
 export interface BackboneRunner {
   /** The engine actually used. */
   engine: 'onnx' | 'tfjs';
@@ -67,7 +77,7 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
   return {
     engine: 'onnx',
     reason: `${engine === 'auto' ? 'auto: ' : ''}onnxruntime-node with ${threads} thread(s) (native convolutions)`,
-    predict: (xs) => runner.predictTensor(xs, tfjs),
+    predict: (xs) => runner.predictTensor(xs, tfjs, MAX_INFERENCE_BATCH),
     dispose: () => runner.dispose(),
   };
 }

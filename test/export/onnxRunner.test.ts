@@ -102,3 +102,30 @@ test("createBackboneRunner: a model that does not export falls back to tfjs unde
   assert.match(r.reason, /does not export/);
   await assert.rejects(createBackboneRunner(up, { engine: 'onnx' }), (e: Error) => e.name === 'OnnxExportError');
 });
+
+test('predictTensor with maxBatch runs slices and joins them: the same tensor as one run (one input and two)', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const { createFdftNet } = await import('../../src/models/fdftnet.ts');
+  const net = createFdftNet({ backbone: 'shallownetv3', inputSize: 32, M: 1, N: 1, seed: 4 });
+  const xs = tf.randomUniform([7, 32, 32, 3], 0, 1, 'float32', 5);
+  const maps = net.backbone.predict(xs) as tf.Tensor;
+  for (const [model, inputs] of [[net.model, xs], [net.head, [xs, maps]]] as const) {
+    const runner = await OnnxRunner.create(exportOnnx(model), { threads: 2 });
+    const whole = await runner.predictTensor(inputs);
+    for (const maxBatch of [3, 7, 1]) {
+      const sliced = await runner.predictTensor(inputs, tf, maxBatch);
+      assert.deepEqual(sliced.shape, whole.shape);
+      // Images are independent and each keeps its sums' order: equal bit for bit.
+      assert.deepEqual(Array.from(sliced.dataSync()), Array.from(whole.dataSync()), `maxBatch ${maxBatch}`);
+      sliced.dispose();
+    }
+    whole.dispose();
+    await runner.dispose();
+  }
+  await assert.rejects(
+    (await OnnxRunner.create(exportOnnx(net.head), { threads: 1 })).predictTensor([xs, tf.slice(maps, 0, 3)], tf, 2),
+    (e: Error) => e instanceof OnnxRunError && /batch sizes differ: 7, 3/.test(e.message),
+  );
+  tf.dispose([xs, maps]);
+  net.model.dispose();
+});
