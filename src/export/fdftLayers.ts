@@ -86,9 +86,12 @@ export const selfAttention: LayerConverter = (a) => {
  * Training graphs hold one N×N score map per image until the backward pass needs it; at N = 1024
  * (the FTT's first stage) and batch 128 that is 512 MB per tensor, several of them alive at once.
  * Cutting the batch into chunks whose maps hold at most this many values bounds the temporaries of
- * each chunk's forward and backward (the result is the same: images are independent).
+ * each chunk's forward and backward (the result is the same: images are independent). 2^23 (8
+ * images at N = 1024, as SelfAttention.maxAttentionElements on tfjs) rather than 2^25: the step's
+ * peak at batch 128 went 2.32 → 2.07 GiB with the same loss and time (1,532 vs 1,554 ms median,
+ * interleaved; BENCHMARKS.md, eleventh session).
  */
-export const ATTENTION_CHUNK_VALUES = 2 ** 25; // 128 MB of float32
+export const ATTENTION_CHUNK_VALUES = 2 ** 23; // 32 MiB of float32
 
 /** o = softmax(gt·f)·ht per image (eq. 1–2), [B, N, C]; in batch chunks in training graphs (see above). */
 function attentionCore(g: OnnxGraph, gt: string, f: string, ht: string, n: number, base: string): string {
