@@ -173,18 +173,24 @@ export class OnnxRunner {
     const n = values[0]!.dims[0] ?? 1;
     if (values.some((v) => v.dims[0] !== n)) throw new OnnxRunError(`the inputs' batch sizes differ: ${values.map((v) => v.dims[0]).join(', ')}`);
     const t = tfjs ?? ((await import('@tensorflow/tfjs')) as typeof tf);
-    const slice = Number.isFinite(maxBatch) && maxBatch >= 1 && n > maxBatch ? Math.floor(maxBatch) : n;
+    const run = async (start: number, count: number) => {
+      const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+      values.forEach((v, i) => {
+        const per = count === n ? 0 : v.data.length / n;
+        feeds[this.inputNames[i]!] = count === n ? v : { data: v.data.subarray(start * per, (start + count) * per), dims: [count, ...v.dims.slice(1)] };
+      });
+      return (await this.runFeeds(feeds))[this.outputNames[0]!]!;
+    };
+    if (!(n > maxBatch && maxBatch >= 1)) {
+      const y = await run(0, n);
+      return t.tensor(y.data, y.dims, 'float32');
+    }
+    const slice = Math.floor(maxBatch);
     let out: Float32Array | undefined;
     let outDims: number[] = [];
     for (let start = 0; start < n; start += slice) {
       const count = Math.min(slice, n - start);
-      const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-      values.forEach((v, i) => {
-        const per = v.data.length / n;
-        feeds[this.inputNames[i]!] = { data: count === n ? v.data : v.data.subarray(start * per, (start + count) * per), dims: [count, ...v.dims.slice(1)] };
-      });
-      const y = (await this.runFeeds(feeds))[this.outputNames[0]!]!;
-      if (count === n) return t.tensor(y.data, y.dims, 'float32');
+      const y = await run(start, count);
       const per = y.data.length / count;
       out ??= new Float32Array(per * n);
       outDims = [n, ...y.dims.slice(1)];
