@@ -173,30 +173,21 @@ export class OnnxRunner {
     const n = values[0]!.dims[0] ?? 1;
     if (values.some((v) => v.dims[0] !== n)) throw new OnnxRunError(`the inputs' batch sizes differ: ${values.map((v) => v.dims[0]).join(', ')}`);
     const t = tfjs ?? ((await import('@tensorflow/tfjs')) as typeof tf);
-    const run = async (start: number, count: number) => {
-      const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-      values.forEach((v, i) => {
-        const per = count === n ? 0 : v.data.length / n;
-        feeds[this.inputNames[i]!] = count === n ? v : { data: v.data.subarray(start * per, (start + count) * per), dims: [count, ...v.dims.slice(1)] };
-      });
-      return (await this.runFeeds(feeds))[this.outputNames[0]!]!;
-    };
+    const runOnce = async (inputs: typeof values) => (await this.runFeeds(Object.fromEntries(inputs.map((v, i) => [this.inputNames[i]!, v]))))[this.outputNames[0]!]!;
     if (!(n > maxBatch && maxBatch >= 1)) {
-      const y = await run(0, n);
+      const y = await runOnce(values);
       return t.tensor(y.data, y.dims, 'float32');
     }
-    const slice = Math.floor(maxBatch);
-    let out: Float32Array | undefined;
-    let outDims: number[] = [];
-    for (let start = 0; start < n; start += slice) {
-      const count = Math.min(slice, n - start);
-      const y = await run(start, count);
-      const per = y.data.length / count;
-      out ??= new Float32Array(per * n);
-      outDims = [n, ...y.dims.slice(1)];
-      out.set(y.data, start * per);
+    // Images [start, start + count) of every input (subarray views: no copy).
+    const slice = (start: number, count: number) => values.map((v) => ({ data: v.data.subarray((start * v.data.length) / n, ((start + count) * v.data.length) / n), dims: [count, ...v.dims.slice(1)] }));
+    const step = Math.floor(maxBatch);
+    let out: OnnxOutput | undefined; // the whole batch's output, filled slice by slice
+    for (let start = 0; start < n; start += step) {
+      const y = await runOnce(slice(start, Math.min(step, n - start)));
+      out ??= { data: new Float32Array((y.data.length / y.dims[0]!) * n), dims: [n, ...y.dims.slice(1)] };
+      out.data.set(y.data, (start * out.data.length) / n);
     }
-    return t.tensor(out!, outDims, 'float32');
+    return t.tensor(out!.data, out!.dims, 'float32');
   }
 
   /** Stop profiling (OnnxRunnerOptions.profilePrefix) and flush the profile file. */
