@@ -3,20 +3,18 @@
  * interpreter that imports torch, running the script, and checking that its networks are fdft's
  * (parameter counts, feature-map shape, attention sizes) before any ratio is printed.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createBackbone } from '../src/models/backbones/index.ts';
-import { createFdftNet, paramCounts } from '../src/models/fdftnet.ts';
+import { type ParamCounts, createFdftNet, paramCounts } from '../src/models/fdftnet.ts';
 
 export const TORCH_SCRIPT = fileURLToPath(new URL('./reference/fdftnet_torch.py', import.meta.url));
 
 export const TORCH_WORKLOADS = ['finetune', 'forward', 'noftt', 'pretrain'] as const;
 export type TorchWorkload = (typeof TORCH_WORKLOADS)[number];
 
-interface Counts {
-  trainable: number;
-  total: number;
-}
+type Counts = Pick<ParamCounts, 'trainable' | 'total'>;
 
 /** What the script prints (one JSON object). */
 export interface TorchReport {
@@ -24,7 +22,8 @@ export interface TorchReport {
   threads: number;
   onednn: boolean;
   capability: string | null;
-  counts: { finetune: { model: Counts; heads: Counts }; noftt: { model: Counts; heads: Counts }; pretrain: { model: Counts } };
+  /** Per network: FDFtNet (its backbone frozen), FDFtNet without the FTT, the Xception classifier. */
+  counts: { finetune: Counts; noftt: Counts; pretrain: Counts };
   shapes: { featureMap: number[]; attentionPositions: number[] };
   /** ms by workload and batch, or the error that stopped that run. */
   ms: Partial<Record<TorchWorkload, Record<string, number | string>>>;
@@ -67,18 +66,15 @@ export async function findTorch(): Promise<{ python: string; probe: TorchReport 
 /** Where the script's networks differ from fdft's, as text; empty = the same networks. */
 export function referenceMismatches(torch: TorchReport): string[] {
   const out: string[] = [];
-  const check = (what: string, ours: Counts, theirs: Counts) => {
+  const check = (what: string, model: tf.LayersModel, theirs: Counts) => {
+    const ours = paramCounts(model);
     if (ours.trainable !== theirs.trainable || ours.total !== theirs.total) {
       out.push(`${what}: fdft ${ours.trainable} trainable / ${ours.total} weights, PyTorch ${theirs.trainable} / ${theirs.total}`);
     }
   };
   for (const useFtt of [true, false]) {
     const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt });
-    const name = `FDFtNet${useFtt ? '' : ' without FTT'}`;
-    const t = torch.counts[useFtt ? 'finetune' : 'noftt'];
-    check(`${name} heads`, paramCounts(net.head), t.heads);
-    const total = paramCounts(net.model).total;
-    if (total !== t.model.total) out.push(`${name}: fdft ${total} weights in all, PyTorch ${t.model.total}`);
+    check(`FDFtNet${useFtt ? '' : ' without FTT'}`, net.model, torch.counts[useFtt ? 'finetune' : 'noftt']);
     if (useFtt) {
       const [, h, w, c] = net.backbone.outputs[0]!.shape as number[];
       const ours = [c!, h!, w!];
@@ -92,7 +88,7 @@ export function referenceMismatches(torch: TorchReport): string[] {
     net.model.dispose();
   }
   const xception = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
-  check('Xception classifier', paramCounts(xception), torch.counts.pretrain.model);
+  check('Xception classifier', xception, torch.counts.pretrain);
   xception.dispose();
   return out;
 }

@@ -134,16 +134,15 @@ export default async function bench(): Promise<void> {
   const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
   const found = await findTorch();
   const torch = 'python' in found ? found : undefined;
-  const notFound = 'reason' in found ? found.reason : '';
   console.log(`fdft: onnxruntime-node, ${os.availableParallelism()} threads (the paths of fdft train / pretrain / predict); median of ${steps} runs after 1 warm-up; ${rounds} round(s)`);
-  if (torch) {
-    const p = torch.probe;
-    console.log(`PyTorch: ${p.torch} (${torch.python}), ${p.threads} threads, oneDNN ${p.onednn ? 'on' : 'off'}, CPU capability ${p.capability ?? '?'}`);
+  if ('reason' in found) {
+    console.log(`PyTorch: not found (${found.reason}); ratios are to issue 9's fixed table. On Debian/Ubuntu: apt install python3-torch libopenblas0-pthread`);
+  } else {
+    const p = found.probe;
+    console.log(`PyTorch: ${p.torch} (${found.python}), ${p.threads} threads, oneDNN ${p.onednn ? 'on' : 'off'}, CPU capability ${p.capability ?? '?'}`);
     const mismatches = referenceMismatches(p);
     if (mismatches.length) console.log(`**The networks differ — these are NOT the identical networks:** ${mismatches.join('; ')}`);
-    else console.log("the networks: identical in fdft and PyTorch (parameter counts of the FDFtNet and no-FTT heads and whole models and of the Xception classifier; the feature map's shape; the attentions' sizes)");
-  } else {
-    console.log(`PyTorch: not found (${notFound}); ratios are to issue 9's fixed table. On Debian/Ubuntu: apt install python3-torch libopenblas0-pthread`);
+    else console.log("the networks: identical in fdft and PyTorch (trainable and all weights of FDFtNet with and without the FTT and of the Xception classifier; the feature map's shape; the attentions' sizes)");
   }
   console.log(`load average at start: ${load()}\n`);
 

@@ -228,11 +228,18 @@ class FdftNetHeads(nn.Module):
         return self.classifier(v)
 
 
+def frozen(module):
+    """In inference mode with no trainable weight: FDFtNet's backbone."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.eval()
+
+
 def counts(*modules):
-    """Trainable parameters, and the total with BN's moving statistics (as fdft's paramCounts)."""
+    """Trainable parameters, and every weight with BN's moving statistics (as fdft's paramCounts)."""
     params = [p for m in modules for p in m.parameters()]
     stats = [b for m in modules for name, b in m.named_buffers() if name.endswith(("running_mean", "running_var"))]
-    return {"trainable": sum(p.numel() for p in params), "total": sum(p.numel() for p in params) + sum(b.numel() for b in stats)}
+    return {"trainable": sum(p.numel() for p in params if p.requires_grad), "total": sum(p.numel() for p in params) + sum(b.numel() for b in stats)}
 
 
 def shapes():
@@ -289,9 +296,7 @@ def workload(name, n, steps):
             opt.step()
 
         return median_ms(step, steps)
-    backbone = XceptionFeatures().eval()
-    for p in backbone.parameters():
-        p.requires_grad_(False)
+    backbone = frozen(XceptionFeatures())
     heads = FdftNetHeads(use_ftt=name != "noftt")
     if name == "forward":
         heads.eval()
@@ -338,9 +343,9 @@ def main():
         "onednn": torch.backends.mkldnn.is_available(),
         "capability": next((line.split(":", 1)[1].strip() for line in config.splitlines() if "CPU capability" in line), None),
         "counts": {
-            "finetune": {"model": counts(XceptionFeatures(), FdftNetHeads(True)), "heads": counts(FdftNetHeads(True))},
-            "noftt": {"model": counts(XceptionFeatures(), FdftNetHeads(False)), "heads": counts(FdftNetHeads(False))},
-            "pretrain": {"model": counts(XceptionClassifier())},
+            "finetune": counts(frozen(XceptionFeatures()), FdftNetHeads(True)),
+            "noftt": counts(frozen(XceptionFeatures()), FdftNetHeads(False)),
+            "pretrain": counts(XceptionClassifier()),
         },
         "shapes": shapes(),
         "ms": {},

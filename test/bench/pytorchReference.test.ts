@@ -15,7 +15,7 @@ test("the PyTorch reference networks are fdft's: parameter counts, feature map, 
   assert.deepEqual(referenceMismatches(found.probe), []);
   // The comparison itself can fail: a network one weight short is reported.
   const short = structuredClone(found.probe);
-  short.counts.pretrain.model.trainable -= 1;
+  short.counts.pretrain.trainable -= 1;
   short.shapes.attentionPositions = [1024, 256, 16];
   const reported = referenceMismatches(short);
   assert.equal(reported.length, 2);
