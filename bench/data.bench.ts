@@ -25,15 +25,11 @@ import { rngFor } from '../src/data/random.ts';
 import { SPLIT_NAMES, type ImageSet, type Sample } from '../src/data/types.ts';
 import { synthesizeDataset } from '../src/data/synthetic/synthesize.ts';
 import { peakRssMiB } from './peakRss.ts';
+import { median } from './median.ts';
 
 function cpuMs(c0: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(c0);
   return (d.user + d.system) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function decodeBench(): Promise<void> {

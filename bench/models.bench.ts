@@ -17,6 +17,7 @@ import { BACKBONE_NAMES, type BackboneName, createFdftNet, paramCounts, regulari
 import os from 'node:os';
 import { peakRssMiB } from './peakRss.ts';
 import { issue9Ms } from './issue9Table.ts';
+import { fixedBatch } from './fixedBatch.ts';
 
 function listEnv(name: string, fallback: string[]): string[] {
   const v = process.env[name];
@@ -63,8 +64,7 @@ export default async function bench(): Promise<void> {
       const optimizer = tf.train.momentum(0.01, 0.9);
       const vars = net.head.trainableWeights.map((w) => w.read() as tf.Variable);
       for (const batch of batches) {
-        const x = tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-        const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32'), 2);
+        const { xs: x, ys: y } = fixedBatch(batch);
         const step = async () => {
           const fm = net.backbone.predict(x) as tf.Tensor;
           const cost = optimizer.minimize(

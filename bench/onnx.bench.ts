@@ -11,14 +11,10 @@ import { buildOnnxGraph, encodeOnnxGraph } from '../src/export/onnx.ts';
 import { agreement } from '../src/export/verify.ts';
 import { createBackbone } from '../src/models/backbones/index.ts';
 import { peakRssMiB } from './peakRss.ts';
+import { median } from './median.ts';
 
 const BATCHES = [32, 128];
 const RUNS: Record<number, number> = { 32: 5, 128: 3 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface Timing {
   wall: number;

@@ -49,14 +49,10 @@ import { type FeatureMapPrefetch, prefetchFeatureMaps } from '../src/train/featu
 import { peakRssMiB } from './peakRss.ts';
 import { fixedBatch } from './fixedBatch.ts';
 import { issue9Ms } from './issue9Table.ts';
+import { median } from './median.ts';
 
 function listEnv(name: string, fallback: string): number[] {
   return (process.env[name] ?? fallback).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 interface Timing {

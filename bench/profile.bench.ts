@@ -15,11 +15,8 @@ import { OnnxRunner, onnxAvailable, onnxUnavailableReason } from '../src/engine/
 import { exportOnnx } from '../src/export/onnx.ts';
 import { createFdftNet, regularizationLoss } from '../src/models/index.ts';
 import { issue9Ms } from './issue9Table.ts';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { median } from './median.ts';
+import { fixedBatch } from './fixedBatch.ts';
 
 async function timed(runs: number, fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
   await fn();
@@ -45,8 +42,7 @@ export default async function bench(): Promise<void> {
   const optimizer = tf.train.momentum(0.01, 0.9);
 
   for (const batch of batches) {
-    const x = tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'int32'), 2);
+    const { xs: x, ys: y } = fixedBatch(batch);
     const fm = net.backbone.predict(x) as tf.Tensor;
     const headStep = async () => {
       const cost = optimizer.minimize(

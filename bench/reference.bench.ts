@@ -36,6 +36,7 @@ import { peakRssMiB } from './peakRss.ts';
 import { fixedBatch } from './fixedBatch.ts';
 import { issue9Ms } from './issue9Table.ts';
 import { TORCH_WORKLOADS, type TorchWorkload, findTorch, referenceMismatches, runTorch } from './pytorchReference.ts';
+import { median } from './median.ts';
 
 const TITLES: Record<TorchWorkload, string> = {
   finetune: 'FDFtNet training step',
@@ -46,11 +47,6 @@ const TITLES: Record<TorchWorkload, string> = {
 
 function listEnv(name: string, fallback: string): string[] {
   return (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 async function medianMs(steps: number, fn: () => Promise<void>): Promise<number> {
