@@ -8,9 +8,10 @@
  * pass (inference), the step without the FTT, and the Xception pretraining step (every weight
  * trained); SGD momentum, L2 1e-5 on the heads' kernels (none in pretraining, as `fdft pretrain`),
  * random weights and a fixed random batch.
- * fdft runs them as `fdft train` / `fdft pretrain` / `fdft predict` do where onnxruntime loads:
- * the training graph on onnxruntime with the update on host arrays (the fine-tuning step's graph
- * holding the frozen backbone), and the whole model's inference graph for the forward pass.
+ * fdft runs them through the commands' own code where onnxruntime loads: the step that
+ * `fdft train` / `fdft pretrain` open (openRunGradients with the onnx engine: the training graph
+ * with the update on host arrays, the fine-tuning step's graph holding the frozen backbone), and
+ * `fdft predict`'s runner (createBackboneRunner) for the forward pass.
  * Each figure is the median of FDFT_BENCH_STEPS timed runs after one warm-up run.
  *
  * PyTorch: the first of $FDFT_BENCH_PYTHON, python3, /usr/bin/python3 that imports torch (on
@@ -25,13 +26,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { initEngine } from '../src/engine/index.ts';
 import { onnxAvailable, onnxUnavailableReason } from '../src/engine/onnxBackbone.ts';
 import { createBackboneRunner } from '../src/engine/onnxBackboneRunner.ts';
 import { createBackbone } from '../src/models/backbones/index.ts';
 import { createFdftNet } from '../src/models/fdftnet.ts';
-import { createOnnxGradients } from '../src/train/onnx/onnxGradients.ts';
-import { stepSessionRunsAlone } from '../src/train/parallel/runGradients.ts';
+import { type OpenRunGradientsOptions, openRunGradients } from '../src/train/parallel/runGradients.ts';
+import { createRunDir } from '../src/train/runDir.ts';
 import { peakRssMiB } from './peakRss.ts';
 import { fixedBatch } from './fixedBatch.ts';
 import { issue9Ms } from './issue9Table.ts';
@@ -79,36 +82,45 @@ async function fdftMs(workload: TorchWorkload, n: number, steps: number): Promis
         net.model.dispose();
       }
     }
+    // The step as `fdft train` / `fdft pretrain` open it (openRunGradients with the onnx engine: the
+    // fine-tuning step's graph holds the frozen backbone, pretraining's the whole classifier).
     let model: tf.LayersModel;
-    let gradients: Awaited<ReturnType<typeof createOnnxGradients>>;
-    const optimizer = tf.train.momentum(0.01, 0.9);
+    let open: Omit<OpenRunGradientsOptions, 'runDir' | 'batch' | 'trainEngine' | 'log'>;
     if (workload === 'pretrain') {
       model = createBackbone('xception', { inputSize: 64, includeTop: true, seed: 1 });
       // No L2: `fdft pretrain`'s default (the heads' fine-tuning has 1e-5).
-      gradients = await createOnnxGradients({ trainModel: model, inputsFor: (xs) => xs, l2: 0, threads, spin: stepSessionRunsAlone('pretrain', false) });
+      open = { kind: 'pretrain', artefact: model, trainModel: model, inputsFor: (xs) => xs, l2: 0 };
     } else {
-      // As `fdft train` on onnxruntime: the heads trained by a step graph that holds the frozen backbone.
       const net = createFdftNet({ backbone: 'xception', M: 3, N: 4, inputSize: 64, seed: 1, useFtt: workload === 'finetune' });
       model = net.model;
-      gradients = await createOnnxGradients({
+      open = {
+        kind: 'finetune',
+        artefact: net.model,
         trainModel: net.head,
         inputsFor: (xs) => [xs, net.backbone.predict(xs) as tf.Tensor],
-        stepModel: { model: net.model, inputsFor: (xs) => xs },
+        onnxStepModel: { model: net.model, inputsFor: (xs) => xs },
         l2: 1e-5,
-        threads,
-        spin: stepSessionRunsAlone('finetune', true),
-      });
+      };
     }
+    // openRunGradients records its engine in the run's run.json: a run directory of its own, in a scratch root.
+    const root = await mkdtemp(join(os.tmpdir(), 'fdft-bench-reference-'));
+    const optimizer = tf.train.momentum(0.01, 0.9);
     try {
-      await gradients.prepare(n);
-      await gradients.hostStep.pull(optimizer);
-      return await medianMs(steps, async () => {
-        await gradients.hostStep.step(batch, 'bench', 0.01);
-      });
+      const runDir = await createRunDir({ root, backbone: 'xception', dataset: 'bench', config: { workload, batch: n }, kind: open.kind === 'pretrain' ? 'pretrain' : 'train' });
+      const step = await openRunGradients({ ...open, runDir, batch: n, trainEngine: 'onnx', log: () => {} });
+      try {
+        const hostStep = step.hostStep!; // the onnx engine's (trainEngine 'onnx' throws rather than fall back)
+        await hostStep.pull(optimizer);
+        return await medianMs(steps, async () => {
+          await hostStep.step(batch, 'bench', 0.01);
+        });
+      } finally {
+        await step.close();
+      }
     } finally {
-      await gradients.close();
       optimizer.dispose();
       model.dispose();
+      await rm(root, { recursive: true, force: true });
     }
   } finally {
     tf.dispose([batch.xs, batch.ys]);
