@@ -9,16 +9,18 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
+/** The widest vector extension a CPU reports (onnxruntime's kernels follow it). */
+export type VectorExtension = 'AVX-512' | 'AVX2' | 'AVX' | 'SSE4.1' | 'NEON' | 'unknown';
+
 export interface CpuInfo {
   model: string;
   /** Logical cores Node may use (os.availableParallelism). */
   cores: number;
-  /** The widest vector extension the CPU reports: 'AVX-512', 'AVX2', 'AVX', 'SSE4.1', 'NEON' or 'unknown'. */
-  vector: string;
+  vector: VectorExtension;
 }
 
 /** The widest vector extension named in a /proc/cpuinfo text (x86 `flags`, arm `Features`). */
-export function vectorExtension(cpuinfo: string): string {
+export function vectorExtension(cpuinfo: string): VectorExtension {
   const line = cpuinfo.split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
   if (!line) return 'unknown';
   const flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
@@ -34,7 +36,7 @@ let cached: CpuInfo | undefined;
 
 export function cpuInfo(): CpuInfo {
   if (cached) return cached;
-  let vector = os.arch() === 'arm64' ? 'NEON' : 'unknown'; // every arm64 core has Advanced SIMD
+  let vector: VectorExtension = os.arch() === 'arm64' ? 'NEON' : 'unknown'; // every arm64 core has Advanced SIMD
   try {
     if (os.platform() === 'linux') vector = vectorExtension(readFileSync('/proc/cpuinfo', 'utf8'));
   } catch {
