@@ -1,13 +1,14 @@
 /**
- * Per-channel sums (or means) of a value over every axis but the channel's, in keepdims form — the
+ * Per-channel sums of a value over every axis but the channel's, in keepdims form — the
  * statistics of a training-mode BatchNormalization and the sums of its gradient.
  *
  * Where the value is channel last (NHWC activations in Xception's training graphs, rank 2) and has
  * at least MIN_ROWS values per channel, they are one MatMul of a row of ones with the value viewed
  * as [P, C]: onnxruntime (1.30) reduces the leading axes of [P, C] at ~2–3 GB/s, while MLAS' GEMM
  * reads the same values 2–5x faster ([32·29·29, 128] 4.8–7.6 → 2.2–2.6 ms, [32·15·15, 256] 3.9 →
- * 0.7 ms; BENCHMARKS.md, tenth session). Elsewhere, ReduceSum / ReduceMean.
+ * 0.7 ms; BENCHMARKS.md, tenth session). Elsewhere, ReduceSum.
  */
+import { imageMaskBroadcast, imageMaskRow } from './imageMask.ts';
 import { attr, type OnnxGraph } from './onnxGraph.ts';
 
 /**
@@ -24,21 +25,21 @@ export function sumsAsMatMul(dims: readonly number[], axes: readonly number[]): 
 }
 
 /**
- * Σ (or the mean, with `mean`) of `x` (static dims `dims`) over `axes`, every axis but the channel's,
- * keeping them as 1s. The MatMul form shares one ones-row initializer per row count in the graph.
+ * Σ of `x` (static dims `dims`, batch first) over `axes`, every axis but the channel's, keeping them
+ * as 1s. With `masked`, only the images that count (imageMask.ts): the MatMul's row is then the
+ * mask repeated per image instead of ones, the reduction's input the value times the mask. The
+ * MatMul form shares one row per row count in the graph.
  */
-export function reducePerChannel(g: OnnxGraph, x: string, dims: readonly number[], axes: readonly number[], base: string, mean = false): string {
+export function reducePerChannel(g: OnnxGraph, x: string, dims: readonly number[], axes: readonly number[], base: string, masked = false): string {
   if (!sumsAsMatMul(dims, axes)) {
-    return mean
-      ? g.op('ReduceMean', [x], base, { axes: attr.ints([...axes]), keepdims: attr.int(1) })
-      : g.op('ReduceSum', [x, g.addInt64(`${base}/axes`, [...axes])], `${base}/sum`, { keepdims: attr.int(1) });
+    const input = masked ? g.op('Mul', [x, imageMaskBroadcast(g, dims.length)], `${base}/masked`) : x;
+    return g.op('ReduceSum', [input, g.addInt64(`${base}/axes`, [...axes])], `${base}/sum`, { keepdims: attr.int(1) });
   }
   const c = dims[dims.length - 1]!;
   const p = dims.slice(0, -1).reduce((a, b) => a * b, 1);
   const onesName = `channel_sums/ones_${p}`;
-  const ones = g.initializers.has(onesName) ? onesName : g.addFloat(onesName, new Float32Array(p).fill(1), [1, p]);
+  const row = masked ? imageMaskRow(g, p) : g.initializers.has(onesName) ? onesName : g.addFloat(onesName, new Float32Array(p).fill(1), [1, p]);
   const rows = dims.length === 2 ? x : g.op('Reshape', [x, g.addInt64(`${base}/rows`, [p, c])], `${base}/rows`);
-  let sums = g.op('MatMul', [ones, rows], `${base}/sum`);
-  if (mean) sums = g.op('Mul', [sums, g.addFloat(`${base}/inv_count`, Float32Array.of(1 / p), [])], `${base}/mean`);
+  const sums = g.op('MatMul', [row, rows], `${base}/sum`);
   return dims.length === 2 ? sums : g.op('Reshape', [sums, g.addInt64(`${base}/keepdims`, [...dims.slice(0, -1).map(() => 1), c])], `${base}/keepdims`);
 }

@@ -4,12 +4,14 @@
  * into the preceding Conv when that Conv feeds nothing else); other ranks become Mul + Add.
  *
  * In a training graph (OnnxGraph.training) a trainable BN layer normalises with the batch's mean
- * and biased variance over every axis but the channel, as tfjs' `normalizeBatchInTraining` does,
+ * and biased variance over every axis but the channel, as tfjs' `normalizeBatchInTraining` does
+ * (over the batch's images that count: a padded batch's padding is masked out, imageMask.ts),
  * written as element-wise ops so that the gradient graph differentiates it like any other; the
  * batch mean and variance are graph outputs, from which the trainer updates the moving statistics.
  */
 import { scalar } from './activations.ts';
 import { reducePerChannel } from './channelSums.ts';
+import { inverseMaskedCount } from './imageMask.ts';
 import { type ConvertArgs, type LayerConverter, oneInput } from './converter.ts';
 import { OnnxExportError } from './errors.ts';
 import { attr } from './onnxGraph.ts';
@@ -40,20 +42,22 @@ function batchStatisticsNormalization(a: ConvertArgs, x: Value, c: number, eps: 
   const spatial = x.shape.slice(1, -1);
   if (spatial.some((d) => d == null)) throw new OnnxExportError(`BatchNormalization '${a.layer.name}' in training needs static spatial dims`);
   const batch = g.training!.batch;
-  // Values per statistic: the batch times every non-channel axis.
-  const count = (spatial as number[]).reduce((n, d) => n * d, batch);
-  // The value's dims in the graph, for the means (MatMuls where it is channel last and large: src/export/channelSums.ts).
+  // The mean over the images that count (imageMask.ts) and every non-channel axis: masked sums
+  // times 1 / (images × spatial values).
+  const invCount = inverseMaskedCount(g, (spatial as number[]).reduce((n, d) => n * d, 1));
+  // The value's dims in the graph, for the sums (MatMuls where it is channel last and large: src/export/channelSums.ts).
   const dims = channelAxis === rank - 1 ? [batch, ...(spatial as number[]), c] : [batch, c, ...(spatial as number[])];
   const first = g.nodes.length;
-  const mean = reducePerChannel(g, x.name, dims, axes, `${base}/batch_mean`, true);
+  const mean = g.op('Mul', [reducePerChannel(g, x.name, dims, axes, `${base}/batch_mean`, true), invCount], `${base}/batch_mean`);
   const centred = g.op('Sub', [x.name, mean], `${base}/centred`);
-  const variance = reducePerChannel(g, g.op('Mul', [centred, centred], `${base}/squared`), dims, axes, `${base}/batch_var`, true);
+  const squares = reducePerChannel(g, g.op('Mul', [centred, centred], `${base}/squared`), dims, axes, `${base}/batch_var`, true);
+  const variance = g.op('Mul', [squares, invCount], `${base}/batch_var`);
   const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, scalar(g, `${base}/eps`, eps)], `${base}/var_eps`)], `${base}/std`)], `${base}/inv_std`);
   // One full-size pass for the scale: invStd·γ is per channel.
   const scale = gamma ? g.op('Mul', [invStd, gamma], `${base}/scale`) : invStd;
   let y = g.op('Mul', [centred, scale], `${base}/normalised`);
   if (beta) y = g.op('Add', [y, beta], `${base}/shifted`);
-  g.training!.batchNormRegions.push({ x: x.name, centred, invStd, gamma, beta, y, axes, count, nodes: g.nodes.slice(first).map((n) => n.name) });
+  g.training!.batchNormRegions.push({ x: x.name, centred, invStd, gamma, beta, y, axes, invCount, nodes: g.nodes.slice(first).map((n) => n.name) });
   const flat = g.addInt64(`${base}/c`, [c]);
   const meanOut = g.op('Reshape', [mean, flat], `${base}/mean_out`);
   const varOut = g.op('Reshape', [variance, flat], `${base}/var_out`);

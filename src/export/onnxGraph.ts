@@ -95,9 +95,10 @@ export interface BatchNormRegion {
   gamma?: string;
   beta?: string;
   y: string;
-  /** The reduced axes (every axis but the channel's) and how many values each statistic averages. */
+  /** The reduced axes (every axis but the channel's). */
   axes: number[];
-  count: number;
+  /** The scalar 1 / values each statistic averages (images that count × spatial values). */
+  invCount: string;
   nodes: string[];
 }
 
@@ -141,6 +142,11 @@ export interface TrainingBindings {
   /** Self-attention's softmax → product pairs (see SoftmaxProduct). */
   softmaxProducts: SoftmaxProduct[];
   dropoutMasks: DropoutMask[];
+  /**
+   * The images of the batch that count (the [batch] input `input`) and values derived from it,
+   * built once (src/export/imageMask.ts): a smaller batch runs padded, its padding masked out.
+   */
+  imageMask?: { input: string; derived: Map<string, string> };
 }
 
 /** The bindings of a fresh training graph for `batch` (nothing bound yet). */

@@ -39,6 +39,14 @@ export interface OnnxGradientsOptions {
    */
   stepModel?: { model: tf.LayersModel; inputsFor: InputsFn };
   l2: number;
+  /**
+   * The run's batch size. A smaller batch (an epoch's last, precise BN's) runs in the graph built
+   * for this size, padded, the padding masked out (src/export/imageMask.ts): one session serves
+   * every batch size, where each size had its own and a session keeps the memory of its largest
+   * run (at batch 128 with Xception the last batch's held 1.2 GiB more). Undefined, or a larger
+   * batch: a graph of the batch's own size.
+   */
+  batch?: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads: number;
   /**
@@ -70,6 +78,8 @@ export interface OnnxGradients {
   batchStatistics: (batch: Batch, randomKey: string) => Promise<void>;
   /** Build (and keep) the session for a batch size now: the first step then does not wait for it. */
   prepare(batch: number): Promise<void>;
+  /** The batch sizes of the graphs built so far, step and forward-only (one session each). */
+  graphBatchSizes(): number[];
   close(): Promise<void>;
 }
 
@@ -140,7 +150,7 @@ class HostMovingStatistics {
 
 export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<OnnxGradients> {
   const graphOptions: TrainingGraphOptions = { nchwcBlock: await nchwcBlockSize(), ...o.graph };
-  // One session per (batch size, with gradients?).
+  // One session per (graph batch size, with gradients?): the run's batch size and any larger one met (OnnxGradientsOptions.batch).
   const sessions = new Map<string, Promise<Session>>();
   const trainable = o.trainModel.trainableWeights;
   const graphModel = (gradients: boolean) => (gradients && o.stepModel ? o.stepModel.model : o.trainModel);
@@ -176,18 +186,30 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
    */
   const run = async (batch: Batch, randomKey: string, withGradients: boolean, host?: readonly HostParameter[], hostStatistics?: HostMovingStatistics) => {
     const n = batch.xs.shape[0];
-    const { graph, runner, parameterIndex } = await session(n, withGradients);
+    const size = o.batch !== undefined && n < o.batch ? o.batch : n;
+    const { graph, runner, parameterIndex } = await session(size, withGradients);
+    // The batch's values then zeros up to the graph's size (images and labels of the padding).
+    const padded = (data: Float32Array): Float32Array => {
+      if (size === n) return data;
+      const out = new Float32Array((data.length / n) * size);
+      out.set(data);
+      return out;
+    };
     const inputsFor = withGradients && o.stepModel ? o.stepModel.inputsFor : o.inputsFor;
     const inputs = [await inputsFor(batch.xs)].flat();
     if (inputs.length !== graph.modelInputs.length) {
       throw new OnnxTrainingError(`the model takes ${graph.modelInputs.length} input(s), inputsFor gave ${inputs.length}`);
     }
     const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-    for (const [i, io] of graph.modelInputs.entries()) feeds[io.name] = { data: (await inputs[i]!.data()) as Float32Array, dims: io.dims };
+    for (const [i, io] of graph.modelInputs.entries()) feeds[io.name] = { data: padded((await inputs[i]!.data()) as Float32Array), dims: io.dims };
     tf.dispose(inputs.filter((t) => t !== batch.xs));
-    feeds[graph.labels] = { data: (await batch.ys.data()) as Float32Array, dims: batch.ys.shape };
+    feeds[graph.labels] = { data: padded((await batch.ys.data()) as Float32Array), dims: [size, ...batch.ys.shape.slice(1)] };
+    const mask = new Float32Array(size);
+    mask.fill(1, 0, n);
+    feeds[graph.imageMask] = { data: mask, dims: [size] };
     const weights = host ? parameterIndex.map((i) => host[i]!.value) : graph.trainables.map((t) => t.variable.read().dataSync() as Float32Array);
     graph.trainables.forEach((t, i) => (feeds[t.input] = { data: weights[i]!, dims: t.dims }));
+    // Padded batches draw the padding's rows of the dropout masks too (they scale nothing that counts).
     const random = seedrandom(`${randomKey}:dropout`);
     for (const m of graph.dropoutMasks) feeds[m.input] = { data: dropoutMask(m.dims.reduce((a, b) => a * b, 1), m.rate, random), dims: m.dims };
 
@@ -281,6 +303,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
     prepare: async (batch) => {
       await session(batch, true);
     },
+    graphBatchSizes: () => [...sessions.keys()].map((key) => Number(key.split(':')[0])),
     close: async () => {
       const open = [...sessions.values()];
       sessions.clear();

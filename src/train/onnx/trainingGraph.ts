@@ -7,11 +7,14 @@
  * which holds the weights anyway.
  *
  * The graph is built for one batch size (static shapes: onnxruntime plans memory once and every
- * gradient rule knows its shapes); the trainer keeps one per batch size it meets.
+ * gradient rule knows its shapes). A smaller batch runs in it padded: the [batch] input `imageMask`
+ * (1 for an image that counts, 0 for padding) masks the padding out of the loss, the BN statistics
+ * and the gradients (src/export/imageMask.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { buildOnnxGraph, encodeOnnxGraph, OnnxExportError } from '../../export/onnx.ts';
 import { attr, type BatchStatistics, type DropoutMask, type OnnxGraph } from '../../export/onnxGraph.ts';
+import { imageMask, inverseMaskedCount } from '../../export/imageMask.ts';
 import { removeDeadNodes } from '../../export/optimize.ts';
 import { addGradients } from './autodiff.ts';
 import { OnnxTrainingError } from './errors.ts';
@@ -29,6 +32,8 @@ export interface TrainingGraph {
   modelInputs: Array<{ name: string; dims: number[] }>;
   /** One-hot labels [batch, classes]. */
   labels: string;
+  /** The [batch] image mask: 1 for the images that count, 0 for a smaller batch's padding. */
+  imageMask: string;
   /** The model's output (softmax probabilities). */
   probs: string;
   /** Scalar loss (without L2). */
@@ -77,12 +82,13 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
   const classes = outputs[0]!.shape[1];
   if (classes == null) throw new OnnxTrainingError('the model output needs a fixed number of classes');
   const labels = g.addInput('labels', [batch, classes]);
-  // loss = −mean_b Σ_k y·log(clip(p, ε, 1 − ε))
+  // loss = −mean_b Σ_k y·log(clip(p, ε, 1 − ε)), the mean over the images that count (imageMask.ts)
   const scalar = (base: string, v: number) => g.addFloat(base, Float32Array.of(v), []);
   const clipped = g.op('Clip', [probs, scalar('loss/min', PROB_EPSILON), scalar('loss/max', 1 - PROB_EPSILON)], 'loss/clip');
   const logLik = g.op('Mul', [labels, g.op('Log', [clipped], 'loss/log')], 'loss/log_lik');
   const perImage = g.op('ReduceSum', [logLik, g.addInt64('loss/classes', [1])], 'loss/per_image', { keepdims: attr.int(0) });
-  const loss = g.op('Neg', [g.op('ReduceMean', [perImage], 'loss/mean', { axes: attr.ints([0]), keepdims: attr.int(0) })], 'loss');
+  const maskedSum = g.op('ReduceSum', [g.op('Mul', [perImage, imageMask(g)], 'loss/masked'), g.addInt64('loss/batch', [0])], 'loss/sum', { keepdims: attr.int(0) });
+  const loss = g.op('Neg', [g.op('Mul', [maskedSum, inverseMaskedCount(g, 1)], 'loss/mean')], 'loss');
   g.addOutput(loss, []);
 
   const grads = opts.gradients === false ? [] : addGradients(g, loss, bindings.trainables.map((t) => t.input));
@@ -99,6 +105,7 @@ export function buildTrainingGraph(model: tf.LayersModel, batch: number, opts: T
     batch,
     modelInputs: inputs.map((io, i) => ({ name: io.name, dims: g.inputs[i]!.dims as number[] })),
     labels,
+    imageMask: imageMask(g),
     probs,
     loss,
     trainables,

@@ -119,7 +119,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
   const t0 = performance.now();
   const open = async (stepModel: OpenRunGradientsOptions['onnxStepModel']) => {
     const spin = stepSessionRunsAlone(o.kind, stepModel !== undefined);
-    const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel, l2: o.l2, threads, spin });
+    const onnx = await createOnnxGradients({ trainModel: o.trainModel, inputsFor: o.inputsFor, stepModel, l2: o.l2, batch: o.batch, threads, spin });
     try {
       await onnx.prepare(o.batch);
       return onnx;

@@ -119,6 +119,8 @@ interface AgreeOptions {
   lossRel?: number;
   globalRel?: number;
   graph?: TrainingGraphOptions;
+  /** The run's batch size (OnnxGradientsOptions.batch): a smaller batch runs padded in its graph. */
+  padTo?: number;
 }
 
 async function agrees(model: tf.LayersModel, batch: Batch, opts: AgreeOptions = {}): Promise<void> {
@@ -126,9 +128,10 @@ async function agrees(model: tf.LayersModel, batch: Batch, opts: AgreeOptions = 
   const inputsFor = opts.inputsFor ?? ((xs) => xs);
   const rel = opts.rel ?? 1e-3;
   const start = snapshot(model);
-  const onnx = await createOnnxGradients({ trainModel: model, inputsFor, l2, threads: 2, graph: opts.graph });
+  const onnx = await createOnnxGradients({ trainModel: model, inputsFor, l2, threads: 2, graph: opts.graph, batch: opts.padTo });
   try {
     const a = await onnx.gradients(batch, 'step');
+    assert.deepEqual(onnx.graphBatchSizes(), [opts.padTo !== undefined && opts.padTo > batch.xs.shape[0] ? opts.padTo : batch.xs.shape[0]]);
     const statsA = model.weights.filter((w) => /moving/.test(w.name)).map((w) => w.read().dataSync().slice());
     restore(model, start);
     const b = await localGradients(model, inputsFor, l2)(batch, 'step');
@@ -262,10 +265,8 @@ test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residua
   assert.equal(names.filter((n) => /\/dw\/x_stack/.test(n)).length, 1);
 });
 
-test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as MatMuls with a ones row (reducePerChannel), the same gradients as tfjs', async (t) => {
-  if (!ort) return t.skip('onnxruntime-node does not load here');
-  const block = await nchwcBlockSize();
-  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
+/** Two separable convs, each followed by BN (NHWC inside training graphs), on 16x16 maps. */
+function nhwcBatchNormModel(): tf.LayersModel {
   const input = tf.input({ shape: [16, 16, 4] });
   let x = sep(8, 1).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
@@ -273,7 +274,14 @@ test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as Mat
   x = sep(8, 2).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(3) }).apply(x) as tf.SymbolicTensor });
+  return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(3) }).apply(x) as tf.SymbolicTensor });
+}
+
+test('BN over 2048 rows or more in NHWC: its statistics and gradient sums as MatMuls with a ones row (reducePerChannel), the same gradients as tfjs', async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const block = await nchwcBlockSize();
+  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
+  const model = nhwcBatchNormModel();
   // Batch 8 of 16x16 maps: 2048 values per channel, the smallest count written as a MatMul.
   const nodes = buildTrainingGraph(model, 8, { nchwcBlock: block }).graph.nodes;
   const sums = nodes.filter((n) => n.opType === 'MatMul' && /\/(batch_mean|batch_var|sum_dy|sum_dy_centred)\/sum\/MatMul$/.test(n.name));
@@ -307,6 +315,40 @@ test('training-mode BatchNormalization (closed-form gradient, rank 4 and 2), max
   // (A per-op rule would name its nodes after the forward node, e.g. grad/<bn>/centred/Sub/d0.)
   assert.ok(!graph.graph.nodes.some((n) => /^grad\/batch_normalization[^/]*\/(centred|squared|batch_mean)\//.test(n.name)));
   await agrees(model, batchOf([11, 11, 3], 5, 3), { l2: 1e-2 });
+});
+
+test("a batch smaller than the run's runs padded in the run's graph, the padding masked out: the same step as tfjs on the batch itself", async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  // Training-mode BN on rank 4 (NCHW, reductions) and rank 2, max-pooling: batch 5 in a graph of 8.
+  const input = tf.input({ shape: [11, 11, 3] });
+  let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: 7, activation: 'relu', ...init(4) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', ...init(5) }).apply(x) as tf.SymbolicTensor });
+  await agrees(model, batchOf([11, 11, 3], 5, 3), { l2: 1e-2, padTo: 8 });
+  // A batch of the run's size or larger keeps a graph of its own size.
+  await agrees(model, batchOf([11, 11, 3], 8, 4), { padTo: 8 });
+  await agrees(model, batchOf([11, 11, 3], 9, 4), { padTo: 8 });
+  // BN sums as MatMuls (a mask row instead of ones: 8 images of 16x16 maps in NHWC), batch 3 of 8.
+  const block = await nchwcBlockSize();
+  if (block !== undefined) {
+    const nhwc = nhwcBatchNormModel();
+    const nodes = buildTrainingGraph(nhwc, 8, { nchwcBlock: block }).graph.nodes;
+    assert.ok(nodes.some((n) => n.opType === 'MatMul' && n.inputs[0]!.startsWith('image_mask/row2048')), 'the statistics sum with the mask row');
+    await agrees(nhwc, batchOf([16, 16, 4], 3, 7), { graph: { nchwcBlock: block }, padTo: 8 });
+  }
+  // An FDFtNet head (FTT's attention, HardSwish, squeeze-excite, BN on 2x2 maps): batch 3 of 4.
+  const { createFdftNet } = await import('../../../src/models/fdftnet.ts');
+  const net = createFdftNet({ backbone: 'shallownetv3', inputSize: 64, M: 2, N: 2, seed: 3 });
+  for (const w of net.head.weights) if (/gamma/.test(w.name) && w.shape.length === 1 && w.shape[0] === 1) w.write(tf.tensor1d([0.5]));
+  const batch = batchOf([64, 64, 3], 3, 6);
+  const fm = net.backbone.predict(batch.xs) as tf.Tensor;
+  await agrees(net.head, batch, { l2: 1e-5, inputsFor: (xs) => [xs, fm.clone()], rel: 5e-3, globalRel: 2e-3, padTo: 4 });
+  net.model.dispose();
 });
 
 test('BatchNormalization without scale or center (which tfjs cannot train): the same gradients as with γ = 1, β = 0', async (t) => {
