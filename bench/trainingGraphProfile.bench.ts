@@ -47,7 +47,10 @@ async function profileGraph(label: string, model: tf.LayersModel, spin: boolean,
     for (const io of graph.graph.inputs) {
       const dims = io.dims as number[];
       const n = dims.reduce((a, b) => a * b, 1);
-      const data = values.get(io.name) ?? Float32Array.from({ length: n }, (_, i) => (io.name === graph.labels ? i % 2 : ((i * 7919) % 1000) / 1000));
+      // Every image counts (a full batch: the image mask all 1s).
+      const data =
+        values.get(io.name) ??
+        Float32Array.from({ length: n }, (_, i) => (io.name === graph.imageMask ? 1 : io.name === graph.labels ? i % 2 : ((i * 7919) % 1000) / 1000));
       feeds[io.name] = { data, dims };
     }
     await runner.runFeeds(feeds); // warm-up: its events are left out below
