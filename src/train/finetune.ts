@@ -89,7 +89,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // (src/train/parallel/); the frozen backbone then runs here on onnxruntime (all cores) when that
     // is the engine, else in each worker on tfjs.
     const parallel = await openRunGradients({
-      runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: config.batch,
+      runDir: run.dir, kind: 'finetune', artefact: net.model, trainModel: net.head, l2: config.l2, batch: Math.min(config.batch, data.train.length),
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
       // Gradient workers take the maps from here when the backbone runs on onnxruntime, or when kept.
       featureMaps: runner.engine === 'onnx' || keepTrainingMaps ? featureMaps : undefined,

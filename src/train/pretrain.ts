@@ -32,7 +32,7 @@ export async function runPretrain(config: TrainConfig, opts: RunOptions & Parall
     // gradients of batch slices on worker threads (src/train/parallel/).
     const inputsFor = (xs: tf.Tensor4D) => xs;
     const parallel = await openRunGradients({
-      runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: config.batch,
+      runDir: run.dir, kind: 'pretrain', artefact: model, trainModel: model, l2: config.l2, batch: Math.min(config.batch, data.train.length),
       workers: opts.workers, trainEngine: opts.trainEngine, inputsFor, log: opts.reporter.log.bind(opts.reporter),
     });
     const loopData = await dataLoopOptions(data, config, scorer.fresh((val: ImageSet) => scoreImageSet(predict, val, config.batch)));

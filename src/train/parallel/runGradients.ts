@@ -76,6 +76,11 @@ export interface OpenRunGradientsOptions {
   /** The model trainLoop optimises (finetune: the head). */
   trainModel: tf.LayersModel;
   l2: number;
+  /**
+   * The largest batch the run's steps take: the configured batch, or the training split where that
+   * is smaller. The onnx step's graph is built for it, smaller batches run padded in it
+   * (OnnxGradientsOptions.batch); auto worker counts are chosen by it.
+   */
   batch: number;
   workers?: number;
   /** Finetune: frozen feature maps computed on the main thread (onnxruntime); see DataParallelOptions. */
@@ -147,7 +152,7 @@ async function openOnnxGradients(o: OpenRunGradientsOptions): Promise<RunGradien
     return undefined;
   }
   await updateRunInfo(o.runDir, { workers: 1, trainEngine: 'onnx' });
-  o.log(`training step: onnxruntime-node, ${threads} thread(s)${inside}, graph ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  o.log(`training step: onnxruntime-node, ${threads} thread(s)${inside}, graph for batch ${o.batch} (smaller batches run padded in it) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { workers: 1, engine: 'onnx', hostStep: onnx.hostStep, batchStatistics: onnx.batchStatistics, close: () => onnx.close() };
 }
 

@@ -25,11 +25,12 @@ test('auto worker count: one per core up to 8, ≥ 16 images per slice, 1 with t
 });
 
 /**
- * `fdft pretrain` of one 2-step epoch at 32 px on the tiny set in `work` (wasm backend), into the
+ * `fdft pretrain` of one 2-step epoch at 32 px (batch 8 unless `extra` sets one) on the tiny set in `work` (wasm backend), into the
  * checkpoints folder `ck`; returns the CLI's output, its run.json, the run folder and its history.
  */
 async function tinyPretrain(work: string, ck: string, data: string, extra: string[]) {
-  const args = ['pretrain', '--data', data, '--input-size', '32', '--batch', '8', '--epochs', '1', '--steps-per-epoch', '2', '--seed', '3',
+  const batch = extra.includes('--batch') ? [] : ['--batch', '8'];
+  const args = ['pretrain', '--data', data, '--input-size', '32', ...batch, '--epochs', '1', '--steps-per-epoch', '2', '--seed', '3',
     '--checkpoints', ck, '--cache-dir', join(work, 'cache'), '--json', ...extra];
   const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), ...args], {
     encoding: 'utf8',
@@ -75,8 +76,16 @@ test('fdft pretrain runs its step on onnxruntime by default and records it; --tr
       const expected = engine === 'tfjs' || !ort ? 'tfjs' : 'onnx';
       assert.equal(info.trainEngine, expected);
       assert.equal(info.config.trainEngine, undefined, 'the engine is not part of the config');
-      if (expected === 'onnx') assert.match(output, /training step: onnxruntime-node/);
+      if (expected === 'onnx') assert.match(output, /training step: onnxruntime-node, .*graph for batch 8 /);
       assert.ok(Number.isFinite(history[0].loss) && Number.isFinite(history[0].valAuroc));
+    }
+    if (ort) {
+      // A batch larger than the training split: the step's graph is built for the split's size, not padded to 64.
+      const { output, info } = await tinyPretrain(work, join(work, 'checkpoints-large-batch'), data, ['--backbone', 'shallownetv3', '--batch', '64']);
+      const trainImages = Number(/train\s+\d+\s+\d+\s+(\d+)/.exec(output)?.[1]);
+      assert.ok(trainImages > 0 && trainImages < 64, `the split table gives ${trainImages} training images`);
+      assert.match(output, new RegExp(`graph for batch ${trainImages} `));
+      assert.equal(info.status, 'finished');
     }
     const bad = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'fdft.js'), 'pretrain', '--train-engine', 'gpu'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
