@@ -118,7 +118,8 @@ export default async function bench(): Promise<void> {
       `| ${r.backbone} | ${r.ftt ? 'yes' : 'no'} | ${r.batch} | ${r.trainable.toLocaleString('en-US')} | ${stepCell} | ${fmt(r.forwardMs)} (${fmt(r.forwardCpuMs)}) | ${ips} | ${stepRatio} | ${fwdRatio} |`,
     );
   }
-  console.log(`\nReference (issue 9: PyTorch 1.13 CPU on the issue author's 2-core machine, Xception + FTT): batch 32 615 ms/step, 284 ms forward; batch 128 3,080 ms/step, 1,740 ms forward. \`npm run bench -- reference\` measures PyTorch here, side by side.`);
+  const reference = [32, 128].map((b) => `batch ${b} ${issue9Ms('finetune', b)!.toLocaleString('en-US')} ms/step, ${issue9Ms('forward', b)!.toLocaleString('en-US')} ms forward`).join('; ');
+  console.log(`\nReference (issue 9: PyTorch 1.13 CPU on the issue author's 2-core machine, Xception + FTT): ${reference}. \`npm run bench -- reference\` measures PyTorch here, side by side.`);
   console.log(`load average at end: ${load()}`);
   console.log(`peak RSS ${peakRssMiB().toFixed(0)} MiB; tf.memory(): ${tf.memory().numTensors} tensors, ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB`);
 }

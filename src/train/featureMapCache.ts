@@ -35,6 +35,8 @@ export interface FeatureMapCache {
   take(xs: tf.Tensor): Promise<tf.Tensor> | undefined;
   /** Bytes of maps kept. */
   bytes(): number;
+  /** The most bytes of maps it keeps. */
+  readonly maxBytes: number;
   /** Backbone runs so far (tests, logs). */
   computed(): number;
   /** Batches whose maps were handed out so far, kept or computed (tests, logs). */
@@ -107,6 +109,7 @@ export function featureMapCache(compute: (xs: tf.Tensor4D) => Promise<tf.Tensor>
       return p;
     },
     bytes: () => bytes,
+    maxBytes,
     computed: () => runs,
     served: () => served,
   };

@@ -18,7 +18,7 @@ import { createBackboneRunner, type BackboneRunner } from '../engine/onnxBackbon
 import { DEFAULT_BN_MOMENTUM, setBatchNormMomentum } from '../models/batchNormMomentum.ts';
 import { openRunGradients, type ParallelRunOptions } from './parallel/runGradients.ts';
 import { type SnapshotPredictor, snapshotPredictor } from './snapshotPredictor.ts';
-import { DEFAULT_FEATURE_CACHE_BYTES, featureMapCache } from './featureMapCache.ts';
+import { featureMapCache } from './featureMapCache.ts';
 import { scoreHeadsOnCachedMaps } from './headsScoring.ts';
 import { augments } from './epochBatches.ts';
 
@@ -72,7 +72,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // training split's maps fit the cache with room for validation's: else maps the cache could not
     // keep would cost a backbone run beside each step, slower than the step graph that holds it.
     const mapBytes = 4 * (net.backbone.outputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
-    const keepTrainingMaps = !augments(config.augment) && data.train.length * mapBytes <= 0.75 * DEFAULT_FEATURE_CACHE_BYTES;
+    const keepTrainingMaps = !augments(config.augment) && data.train.length * mapBytes <= 0.75 * cache.maxBytes;
     const featureMaps = (xs: tf.Tensor4D) => cache.take(xs) ?? (prefetch ? prefetch.featureMaps(xs) : runner.predict(xs));
     const inputsFor = async (xs: tf.Tensor4D) => [xs, await featureMaps(xs)];
     // Validation after each epoch: the heads alone on onnxruntime (--engine), re-exported with their

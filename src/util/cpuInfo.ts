@@ -38,7 +38,8 @@ export function cpuInfo(): CpuInfo {
   if (cached) return cached;
   let vector: VectorExtension = os.arch() === 'arm64' ? 'NEON' : 'unknown'; // every arm64 core has Advanced SIMD
   try {
-    if (os.platform() === 'linux') vector = vectorExtension(readFileSync('/proc/cpuinfo', 'utf8'));
+    const named = os.platform() === 'linux' ? vectorExtension(readFileSync('/proc/cpuinfo', 'utf8')) : 'unknown';
+    if (named !== 'unknown') vector = named;
   } catch {
     // No /proc (a container without it): the extensions stay unknown; nothing depends on them.
   }

@@ -63,6 +63,7 @@ test('maps are computed once per image, are the backbone\'s, and the byte bound 
 
   // Bound: room for 3 images' maps (24 bytes); the rest computed every time.
   const small = featureMapCache(fakeBackbone().compute, 24);
+  assert.equal(small.maxBytes, 24);
   const a = await small.get(set, [0, 1, 2, 3, 4], xs);
   assert.equal(small.bytes(), 24);
   const b = await small.get(set, [0, 1, 2, 3, 4], xs);
