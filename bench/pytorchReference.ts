@@ -14,6 +14,14 @@ export const TORCH_SCRIPT = fileURLToPath(new URL('./reference/fdftnet_torch.py'
 export const TORCH_WORKLOADS = ['finetune', 'forward', 'noftt', 'pretrain'] as const;
 export type TorchWorkload = (typeof TORCH_WORKLOADS)[number];
 
+/** The rows of issue 9's table. */
+export const TORCH_WORKLOAD_TITLES: Record<TorchWorkload, string> = {
+  finetune: 'FDFtNet training step',
+  forward: 'FDFtNet forward',
+  noftt: 'FDFtNet without FTT, training step',
+  pretrain: 'Xception pre-training step (all weights trainable)',
+};
+
 type Counts = Pick<ParamCounts, 'trainable' | 'total'>;
 
 /** What the script prints (one JSON object). */
@@ -21,6 +29,8 @@ export interface TorchReport {
   torch: string;
   threads: number;
   onednn: boolean;
+  /** 'cpu', or the CUDA device's name. */
+  device: string;
   capability: string | null;
   /** Per network: FDFtNet (its backbone frozen), FDFtNet without the FTT, the Xception classifier. */
   counts: { finetune: Counts; noftt: Counts; pretrain: Counts };
@@ -31,8 +41,10 @@ export interface TorchReport {
 
 /** Runs the script; resolves with its JSON, rejects with its stderr's last lines. */
 export function runTorch(python: string, args: string[]): Promise<TorchReport> {
+  // FDFT_BENCH_TORCH_DEVICE=cuda times PyTorch on the GPU (beside fdft's GPU paths); default cpu, issue 9's.
+  const device = process.env.FDFT_BENCH_TORCH_DEVICE ?? 'cpu';
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [TORCH_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, [TORCH_SCRIPT, ...args, '--device', device], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));

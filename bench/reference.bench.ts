@@ -38,19 +38,10 @@ import { createRunDir } from '../src/train/runDir.ts';
 import { peakRssMiB } from './peakRss.ts';
 import { fixedBatch } from './fixedBatch.ts';
 import { issue9Ms } from './issue9Table.ts';
-import { TORCH_WORKLOADS, type TorchWorkload, findTorch, referenceMismatches, runTorch } from './pytorchReference.ts';
+import { listEnv } from './listEnv.ts';
+import { TORCH_WORKLOADS, TORCH_WORKLOAD_TITLES as TITLES, type TorchWorkload, findTorch, referenceMismatches, runTorch } from './pytorchReference.ts';
 import { median } from './median.ts';
 
-const TITLES: Record<TorchWorkload, string> = {
-  finetune: 'FDFtNet training step',
-  forward: 'FDFtNet forward',
-  noftt: 'FDFtNet without FTT, training step',
-  pretrain: 'Xception pre-training step (all weights trainable)',
-};
-
-function listEnv(name: string, fallback: string): string[] {
-  return (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
-}
 
 async function medianMs(steps: number, fn: () => Promise<void>): Promise<number> {
   await fn(); // warm-up: session memory, first-run allocations

@@ -269,25 +269,36 @@ def sgd(module, l2):
     return torch.optim.SGD([{"params": kernels, "weight_decay": 2 * l2}, {"params": rest}], lr=0.01, momentum=0.9)
 
 
+DEVICE = torch.device("cpu")
+
+
+def synchronize():
+    # CUDA runs kernels asynchronously: a step's time is until its last kernel finishes.
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def median_ms(fn, steps):
-    fn()  # warm-up: oneDNN primitives and buffers
+    fn()  # warm-up: oneDNN primitives / cuDNN algorithms and buffers
+    synchronize()
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
         fn()
+        synchronize()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 
 
 def batch(n):
     g = torch.Generator().manual_seed(1)
-    return torch.rand(n, 3, 64, 64, generator=g), torch.arange(n) % 2
+    return torch.rand(n, 3, 64, 64, generator=g).to(DEVICE), (torch.arange(n) % 2).to(DEVICE)
 
 
 def workload(name, n, steps):
     x, y = batch(n)
     if name == "pretrain":
-        model = XceptionClassifier().train()
+        model = XceptionClassifier().to(DEVICE).train()
         opt = sgd(model, 0)
 
         def step():
@@ -296,8 +307,8 @@ def workload(name, n, steps):
             opt.step()
 
         return median_ms(step, steps)
-    backbone = frozen(XceptionFeatures())
-    heads = FdftNetHeads(use_ftt=name != "noftt")
+    backbone = frozen(XceptionFeatures()).to(DEVICE)
+    heads = FdftNetHeads(use_ftt=name != "noftt").to(DEVICE)
     if name == "forward":
         heads.eval()
 
@@ -333,7 +344,12 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (default: every core)")
     ap.add_argument("--probe", action="store_true", help="print the environment and parameter counts only")
+    ap.add_argument("--device", default="cpu", help="cpu (issue 9's reference) or cuda (to compare fdft's GPU paths)")
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(a.device)
+    # cuDNN picks the fastest conv algorithm per shape (what a PyTorch user sets for fixed shapes).
+    torch.backends.cudnn.benchmark = DEVICE.type == "cuda"
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     torch.manual_seed(1)
     config = torch.__config__.show()
@@ -341,6 +357,7 @@ def main():
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "onednn": torch.backends.mkldnn.is_available(),
+        "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
         "capability": next((line.split(":", 1)[1].strip() for line in config.splitlines() if "CPU capability" in line), None),
         "counts": {
             "finetune": counts(frozen(XceptionFeatures()), FdftNetHeads(True)),

@@ -5,9 +5,9 @@ export function addGlobalOptions<T>(y: Argv<T>) {
   return y
     .option('backend', {
       type: 'string',
-      choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const,
+      choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const,
       default: process.env.FDFT_BACKEND ?? 'auto',
-      describe: 'Tensor backend (env FDFT_BACKEND). auto: tfjs-node-gpu, tfjs-node, then wasm, then cpu',
+      describe: 'Tensor backend (env FDFT_BACKEND). auto: tfjs-node-gpu, tfjs-node, then wasm, then cpu; webgpu: the GPU through WebGPU (optional packages, README "GPU")',
       global: true,
     })
     .option('quiet', { type: 'boolean', default: false, describe: 'Print only results and errors', global: true })
@@ -16,7 +16,7 @@ export function addGlobalOptions<T>(y: Argv<T>) {
 }
 
 export interface GlobalOptions {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   quiet: boolean;
   json: boolean;
 }

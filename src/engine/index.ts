@@ -4,6 +4,8 @@
  *   auto       → @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (optional peers, used when
  *                the user installed one), else wasm with fdft's training kernels, else cpu.
  *   tensorflow → tfjs-node-gpu or tfjs-node, error if neither loads.
+ *   webgpu     → @tensorflow/tfjs-backend-webgpu on Dawn (the `webgpu` package): optional peers,
+ *                explicit only (webgpu.ts; never picked by auto: see README, "GPU").
  *   wasm / cpu → that backend.
  *
  * Everything else in fdft imports `@tensorflow/tfjs` and calls `initEngine` once before work.
@@ -14,11 +16,13 @@ import { registerWasmTrainingKernels } from './kernels/index.ts';
 
 export { UnsupportedKernelError } from './kernels/index.ts';
 export { softmaxBackward } from './kernels/softmaxGrad.ts';
+export { tfjsUsesWholeMachine } from './wholeMachine.ts';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface EngineInfo {
-  /** tfjs backend name actually in use: 'tensorflow' | 'wasm' | 'cpu'. */
+  /** tfjs backend name actually in use: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
   backend: string;
   /** The package that provides it. */
   provider: string;
@@ -72,8 +76,8 @@ export async function initEngine(
   choice: BackendChoice = (process.env.FDFT_BACKEND as BackendChoice) || 'auto',
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
 ): Promise<EngineInfo> {
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(choice)) {
-    throw new EngineError(`unknown backend '${choice}': use auto, tensorflow, wasm or cpu`);
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new EngineError(`unknown backend '${choice}': use auto, tensorflow, webgpu, wasm or cpu`);
   }
   if (current) return current;
   let info: EngineInfo;
@@ -101,6 +105,17 @@ export async function initEngine(
         info = { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', reason: `auto: wasm failed (${(e as Error).message})` };
       }
     }
+  } else if (choice === 'webgpu') {
+    const { WebGpuUnavailableError, describeAdapter, registerWebGpuBackend } = await import('./webgpu.ts');
+    let adapter;
+    try {
+      adapter = await registerWebGpuBackend();
+      if (!(await tf.setBackend('webgpu'))) throw new WebGpuUnavailableError('the webgpu backend failed to initialise (its device request was refused)');
+    } catch (e) {
+      throw new EngineError(`--backend webgpu: ${(e as Error).message}`);
+    }
+    await tf.ready();
+    info = { backend: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu on Dawn (webgpu)', reason: `requested: ${describeAdapter(adapter)}` };
   } else if (choice === 'wasm') {
     await useWasm();
     info = { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm + fdft training kernels', reason: 'requested' };

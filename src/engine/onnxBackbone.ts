@@ -78,6 +78,14 @@ export interface OnnxRunnerOptions {
   memoryPattern?: boolean;
   /** Write onnxruntime's per-node profile to `<prefix>_<date>.json` (`endProfiling()` finishes it; benches). */
   profilePrefix?: string;
+  /**
+   * Where the session runs (default 'cpu'). 'webgpu': onnxruntime-node's built-in WebGPU execution
+   * provider (Dawn on Vulkan, Metal or D3D12; ops it lacks fall back to the CPU). Only
+   * `npm run bench -- gpu` uses it: on an H100 it computed some BatchNorm gradients of fdft's
+   * training graphs wrong, lacks MaxPool's indices output (pretraining), and its fine-tuning step
+   * was slower than the CPU provider's on the same machine's 16 cores (BENCHMARKS.md, thirteenth session).
+   */
+  executionProvider?: 'cpu' | 'webgpu';
   /** onnxruntime graph optimisations (default 'all': fusions and the NCHWc conv layout). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
@@ -110,7 +118,7 @@ export class OnnxRunner {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
-        executionProviders: ['cpu'],
+        executionProviders: opts.executionProvider === 'webgpu' ? [{ name: 'webgpu' }, 'cpu'] : ['cpu'],
         enableMemPattern: opts.memoryPattern ?? true,
         ...(opts.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
         extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
@@ -138,7 +146,9 @@ export class OnnxRunner {
       if (!f) throw new OnnxRunError(`missing input '${name}' (the model takes ${this.inputNames.join(', ')})`);
       const n = f.dims.reduce((a, b) => a * b, 1);
       if (n !== f.data.length) throw new OnnxRunError(`input '${name}': ${f.data.length} values for shape [${f.dims.join(', ')}]`);
-      ortFeeds[name] = new this.ort.Tensor('float32', f.data, f.dims.slice());
+      // onnxruntime checks `instanceof Float32Array`; the webgpu backend's reads fail it (seen on an H100): copy those.
+      const data = f.data instanceof Float32Array ? f.data : Float32Array.from(f.data as ArrayLike<number>);
+      ortFeeds[name] = new this.ort.Tensor('float32', data, f.dims.slice());
     }
     let results: Ort.InferenceSession.ReturnType;
     try {

@@ -6,8 +6,9 @@
  *   const runner = await createBackboneRunner(fdft.backbone, { engine: 'auto' });
  *   const featureMap = await runner.predict(xs);   // instead of fdft.backbone.predict(xs)
  *
- * 'auto' uses onnxruntime when it loads here AND the model exports; otherwise tfjs (never throws for
- * those two reasons). 'onnx' insists (throws OnnxRuntimeUnavailableError / OnnxExportError).
+ * 'auto' uses onnxruntime when it loads here AND the model exports, except on the webgpu backend
+ * (the GPU runs the model, and its output stays on the GPU for the heads); otherwise tfjs (never
+ * throws for those reasons). 'onnx' insists (throws OnnxRuntimeUnavailableError / OnnxExportError).
  */
 import type * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
@@ -59,6 +60,7 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
     dispose: async () => {},
   });
   if (engine === 'tfjs') return tfjsRunner('requested');
+  if (engine === 'auto' && tfjs.getBackend() === 'webgpu') return tfjsRunner('auto: the webgpu backend runs it on the GPU');
   if (!(await onnxAvailable())) {
     const why = `onnxruntime-node unavailable (${await onnxUnavailableReason()})`;
     if (engine === 'onnx') throw new OnnxRuntimeUnavailableError(`--engine onnx: ${why}`);

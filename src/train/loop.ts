@@ -130,7 +130,7 @@ export interface TrainLoopOptions {
   reporter: ProgressReporter;
   tensorboard?: TensorBoardWriter;
   /** Extra per-epoch scalars (e.g. the FTT attention gammas). */
-  extraScalars?: () => Record<string, number>;
+  extraScalars?: () => Record<string, number> | Promise<Record<string, number>>;
   /** Returns true when the user asked to stop (Ctrl-C): finish the step, checkpoint, stop. */
   interrupted?: () => boolean;
   /** Continue from the run's checkpoint if one exists. */
@@ -296,7 +296,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
       valAuroc: safeAuroc(val.scores, val.labels),
       seconds,
       imagesPerSec: seen / trainSeconds,
-      ...(o.extraScalars?.() ?? {}),
+      ...((await o.extraScalars?.()) ?? {}),
     };
     assertFiniteLoss(record.valLoss, epoch + 1, step);
     const { improved, stop } = early.update(epoch + 1, monitored(record));

@@ -5,7 +5,7 @@ export const command: CommandModule<object, GlobalOptions> = {
   command: 'engine',
   describe: 'Show which tensor backend fdft would use on this machine, and where training steps and the frozen backbone run, and why',
   handler: async (argv) => {
-    const { initEngine } = await import('../../engine/index.ts');
+    const { initEngine, tfjsUsesWholeMachine } = await import('../../engine/index.ts');
     const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
     const { nchwcBlockSize, nchwcTurnedOff } = await import('../../train/onnx/nchwcBlock.ts');
     const { cpuInfo, describeCpu } = await import('../../util/cpuInfo.ts');
@@ -15,8 +15,8 @@ export const command: CommandModule<object, GlobalOptions> = {
     const onnx = {
       available: ort,
       reason: ort ? 'onnxruntime-node loads' : await onnxUnavailableReason(),
-      trainingStep: ort && info.backend !== 'tensorflow' ? 'onnx' : 'tfjs',
-      frozenBackbone: ort ? 'onnx' : 'tfjs',
+      trainingStep: ort && !tfjsUsesWholeMachine(info.backend) ? 'onnx' : 'tfjs',
+      frozenBackbone: ort && info.backend !== 'webgpu' ? 'onnx' : 'tfjs',
       // Training graphs' depthwise convs on onnxruntime's NCHWc kernels (src/export/nchwc.ts): their channel block, or null.
       nchwcBlock: ort ? ((await nchwcBlockSize()) ?? null) : null,
     };
@@ -24,12 +24,13 @@ export const command: CommandModule<object, GlobalOptions> = {
     else {
       console.log(`backend: ${info.backend}\nprovider: ${info.provider}\nreason: ${info.reason}`);
       console.log(`onnxruntime-node: ${ort ? 'loads' : `unavailable (${onnx.reason})`}`);
-      console.log(`training step (--train-engine auto): ${onnx.trainingStep}${onnx.trainingStep === 'tfjs' && ort ? ' (tfjs-node is native already)' : ''}`);
+      const why = info.backend === 'webgpu' ? ' (on the GPU)' : info.backend === 'tensorflow' ? ' (tfjs-node is native already)' : '';
+      console.log(`training step (--train-engine auto): ${onnx.trainingStep}${onnx.trainingStep === 'tfjs' && ort ? why : ''}`);
       if (ort) {
         const dw = onnx.nchwcBlock ? `onnxruntime's NCHWc kernels (channel block ${onnx.nchwcBlock})` : `plain Conv (${nchwcTurnedOff() ? 'FDFT_ONNX_NCHWC=0' : 'no working NCHWc kernels here'})`;
         console.log(`depthwise convs in training graphs: ${dw}`);
       }
-      console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}`);
+      console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}${ort && info.backend === 'webgpu' ? ' (on the GPU, where its feature maps stay)' : ''}`);
       // onnxruntime's kernels follow the vector extensions: runs repeat bit for bit on the same kind.
       console.log(`cpu: ${describeCpu()}`);
     }

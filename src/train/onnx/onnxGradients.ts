@@ -49,6 +49,8 @@ export interface OnnxGradientsOptions {
   batch?: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads: number;
+  /** OnnxRunnerOptions.executionProvider (default 'cpu'; 'webgpu' only in `npm run bench -- gpu`). */
+  executionProvider?: 'cpu' | 'webgpu';
   /**
    * Let onnxruntime's threads spin between ops (OnnxRunnerOptions.spin): where the step's session
    * is the only one running each step — pretraining (interleaved pairs at batch 32: 1.31 → 1.23 s,
@@ -161,7 +163,7 @@ export async function createOnnxGradients(o: OnnxGradientsOptions): Promise<Onnx
       s = (async () => {
         const model = graphModel(gradients);
         const graph = buildTrainingGraph(model, batch, { ...graphOptions, gradients });
-        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, model.name), { threads: o.threads, memoryPattern: false, spin: o.spin ?? false });
+        const runner = await OnnxRunner.create(encodeTrainingGraph(graph, model.name), { threads: o.threads, memoryPattern: false, spin: o.spin ?? false, executionProvider: o.executionProvider });
         const parameterIndex = graph.trainables.map((t) => {
           const i = trainable.indexOf(t.variable);
           if (i < 0) throw new OnnxTrainingError(`the training graph feeds ${t.variable.name}, which is not a trainable weight of ${o.trainModel.name}`);

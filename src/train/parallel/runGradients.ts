@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { Batch, GradientFn, HostStep, InputsFn } from '../loop.ts';
+import { tfjsUsesWholeMachine } from '../../engine/wholeMachine.ts';
 import { updateRunInfo } from '../runDir.ts';
 import { ParallelTrainingError } from './errors.ts';
 import type { ReplicaKind } from './protocol.ts';
@@ -41,10 +42,11 @@ export const MIN_AUTO_SLICE = 16;
 
 /**
  * Default worker count: one per core (at most 8) for the single-threaded engines (wasm, cpu), as
- * long as every slice keeps ≥ 16 images; 1 with tfjs-node ('tensorflow'), which already uses every core.
+ * long as every slice keeps ≥ 16 images; 1 with tfjs-node ('tensorflow'), which already uses every
+ * core, and with webgpu, whose kernels run on the GPU.
  */
 export function autoWorkerCount(backend: string, batch: number, cores = os.availableParallelism()): number {
-  if (backend === 'tensorflow') return 1;
+  if (tfjsUsesWholeMachine(backend)) return 1;
   return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS, Math.floor(batch / MIN_AUTO_SLICE)));
 }
 
@@ -164,8 +166,8 @@ export async function openRunGradients(o: OpenRunGradientsOptions): Promise<RunG
   const backend = engineInfo()?.backend ?? tf.getBackend();
   const engine = o.trainEngine ?? 'auto';
   if (!TRAIN_ENGINES.includes(engine)) throw new ParallelTrainingError(`--train-engine must be one of ${TRAIN_ENGINES.join(', ')}, got '${engine}'`);
-  // tfjs-node already runs natively on every core, and a worker count asks for tfjs workers: auto keeps tfjs.
-  if (engine === 'onnx' || (engine === 'auto' && backend !== 'tensorflow' && o.workers === undefined)) {
+  // tfjs-node already runs natively on every core, webgpu on the GPU, and a worker count asks for tfjs workers: auto keeps tfjs.
+  if (engine === 'onnx' || (engine === 'auto' && !tfjsUsesWholeMachine(backend) && o.workers === undefined)) {
     const onnx = await openOnnxGradients(o);
     if (onnx) return onnx;
   }
