@@ -14,7 +14,9 @@ import type * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { OnnxRunner, OnnxRuntimeUnavailableError, onnxAvailable, onnxUnavailableReason } from './onnxBackbone.ts';
 
-export type BackboneEngine = 'auto' | 'onnx' | 'tfjs';
+export type BackboneEngine = 'auto' | 'onnx' | 'onnx-webgpu' | 'tfjs';
+/** The engines of the inference commands (`fdft eval|predict --engine`). */
+export const INFERENCE_ENGINES: readonly BackboneEngine[] = ['auto', 'onnx', 'onnx-webgpu', 'tfjs'];
 
 /**
  * The most images one onnxruntime run takes; larger batches (validation, scoring, `fdft predict` at
@@ -63,7 +65,7 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
   if (engine === 'auto' && tfjs.getBackend() === 'webgpu') return tfjsRunner('auto: the webgpu backend runs it on the GPU');
   if (!(await onnxAvailable())) {
     const why = `onnxruntime-node unavailable (${await onnxUnavailableReason()})`;
-    if (engine === 'onnx') throw new OnnxRuntimeUnavailableError(`--engine onnx: ${why}`);
+    if (engine !== 'auto') throw new OnnxRuntimeUnavailableError(`--engine ${engine}: ${why}`);
     return tfjsRunner(why);
   }
   const { exportOnnx } = await import('../export/onnx.ts');
@@ -71,14 +73,15 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
   try {
     bytes = exportOnnx(model, { outputLayer: opts.outputLayer });
   } catch (e) {
-    if (engine === 'onnx') throw e;
+    if (engine !== 'auto') throw e;
     return tfjsRunner(`the model does not export to ONNX (${(e as Error).message})`);
   }
   const threads = opts.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-  const runner = await OnnxRunner.create(bytes, { threads });
+  const gpu = engine === 'onnx-webgpu';
+  const runner = await OnnxRunner.create(bytes, { threads, executionProvider: gpu ? 'webgpu' : 'cpu' });
   return {
     engine: 'onnx',
-    reason: `${engine === 'auto' ? 'auto: ' : ''}onnxruntime-node with ${threads} thread(s) (native convolutions)`,
+    reason: gpu ? "onnxruntime-node's WebGPU execution provider (the GPU)" : `${engine === 'auto' ? 'auto: ' : ''}onnxruntime-node with ${threads} thread(s) (native convolutions)`,
     predict: (xs) => runner.predictTensor(xs, tfjs, MAX_INFERENCE_BATCH),
     dispose: () => runner.dispose(),
   };

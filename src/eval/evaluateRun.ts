@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
+import type { BackboneEngine } from '../engine/onnxBackboneRunner.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { EvalMetrics } from './metrics.ts';
 import type { SkippedFile, SplitName } from '../data/types.ts';
@@ -38,7 +39,7 @@ export interface EvaluateOptions {
   cacheDir?: string;
   log?: (m: string) => void;
   /** onnxruntime (auto, when it loads) or tfjs for the forward pass. */
-  engine?: 'auto' | 'onnx' | 'tfjs';
+  engine?: BackboneEngine;
 }
 
 export async function evaluateRun(runDir: string, opts: EvaluateOptions): Promise<{ metrics: EvalMetrics; out: string }> {
@@ -102,7 +103,7 @@ export interface Prediction {
 }
 
 /** Fake probability per image file (directories are expanded recursively); bad files reported, not fatal. */
-export async function predictFiles(runDir: string, inputs: string[], opts: { batch?: number; engine?: 'auto' | 'onnx' | 'tfjs' } = {}): Promise<Prediction[]> {
+export async function predictFiles(runDir: string, inputs: string[], opts: { batch?: number; engine?: BackboneEngine } = {}): Promise<Prediction[]> {
   const { listImageFiles } = await import('../data/walk.ts');
   const { decodeImage } = await import('../data/decode.ts');
   const run = await loadRun(runDir);

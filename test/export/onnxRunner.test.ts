@@ -93,6 +93,28 @@ test("createBackboneRunner: 'auto' picks onnxruntime and predicts like tfjs; 'tf
   await plain.dispose();
 });
 
+test("createBackboneRunner: 'onnx-webgpu' predicts like tfjs on a GPU, and is a named OnnxRunError where Dawn finds none", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  let gpu;
+  try {
+    gpu = await createBackboneRunner(model, { engine: 'onnx-webgpu', threads: 1 });
+  } catch (e) {
+    // No fallback to the CPU: the user asked for the GPU.
+    assert.equal((e as Error).name, 'OnnxRunError');
+    assert.match((e as Error).message, /WebGPU adapter|webgpu/i);
+    return t.skip(`no WebGPU adapter here: ${(e as Error).message.split('\n')[0]!.slice(-80)}`);
+  }
+  assert.equal(gpu.engine, 'onnx');
+  assert.match(gpu.reason, /WebGPU/);
+  const xs = tf.randomUniform([3, 10, 10, 3], 0, 1, 'float32', 17);
+  const a = await gpu.predict(xs);
+  const b = model.predict(xs) as tf.Tensor;
+  assert.deepEqual(a.shape, b.shape);
+  assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! < 1e-4);
+  tf.dispose([xs, a, b]);
+  await gpu.dispose();
+});
+
 test("createBackboneRunner: a model that does not export falls back to tfjs under 'auto', throws under 'onnx'", async (t) => {
   if (skipReason) return t.skip(skipReason);
   const x = tf.input({ shape: [4, 4, 2] });

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { type BackboneEngine, INFERENCE_ENGINES } from '../../engine/onnxBackboneRunner.ts';
 import type { GlobalOptions } from '../globalOptions.ts';
 
 interface EvalArgs extends GlobalOptions {
@@ -8,7 +9,7 @@ interface EvalArgs extends GlobalOptions {
   out?: string;
   batch: number;
   checkpoints: string;
-  engine: 'auto' | 'onnx' | 'tfjs';
+  engine: BackboneEngine;
   cacheDir?: string;
 }
 
@@ -23,7 +24,7 @@ export const command: CommandModule<object, EvalArgs> = {
       .option('out', { type: 'string', describe: 'Report directory (default: RUN/eval-<split>[-<dataset>])' })
       .option('batch', { type: 'number', default: 128, describe: 'Inference batch size' })
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
-      .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: 'Inference engine: onnxruntime-node when it loads (auto), or tfjs' })
+      .option('engine', { type: 'string', choices: INFERENCE_ENGINES, default: 'auto', describe: "Inference engine: onnxruntime-node when it loads (auto), or tfjs; onnx-webgpu: onnxruntime's WebGPU provider (the GPU)" })
       .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' }) as never,
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');

@@ -1,11 +1,12 @@
 import type { CommandModule } from 'yargs';
+import { type BackboneEngine, INFERENCE_ENGINES } from '../../engine/onnxBackboneRunner.ts';
 import type { GlobalOptions } from '../globalOptions.ts';
 
 interface PredictArgs extends GlobalOptions {
   checkpoint: string;
   inputs: string[];
   checkpoints: string;
-  engine: 'auto' | 'onnx' | 'tfjs';
+  engine: BackboneEngine;
   batch: number;
 }
 
@@ -17,7 +18,7 @@ export const command: CommandModule<object, PredictArgs> = {
       .positional('inputs', { type: 'string', array: true, describe: 'Image files or directories' })
       .option('checkpoint', { type: 'string', demandOption: true, describe: 'Run directory (or its name / unique prefix)' })
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' })
-      .option('engine', { type: 'string', choices: ['auto', 'onnx', 'tfjs'], default: 'auto', describe: 'Inference engine: onnxruntime-node when it loads (auto), or tfjs' })
+      .option('engine', { type: 'string', choices: INFERENCE_ENGINES, default: 'auto', describe: "Inference engine: onnxruntime-node when it loads (auto), or tfjs; onnx-webgpu: onnxruntime's WebGPU provider (the GPU)" })
       .option('batch', { type: 'number', default: 64, describe: 'Inference batch size' }) as never,
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
