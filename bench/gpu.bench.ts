@@ -4,8 +4,9 @@
  *  - fdft on `--backend webgpu` (@tensorflow/tfjs-backend-webgpu on Dawn, src/engine/webgpu.ts), on
  *    the paths `fdft train|pretrain|predict --backend webgpu` take: the tfjs step (localGradients +
  *    the SGD-momentum update), the backbone on tfjs too (createBackboneRunner's auto on webgpu);
- *  - onnxruntime-node's own WebGPU execution provider on fdft's training graphs (not used by any
- *    command: the bench checks its gradients against the CPU provider's and prints both);
+ *  - onnxruntime-node's own WebGPU execution provider on fdft's training graphs and on the exported
+ *    FDFtNet (the commands use it for inference only, `--engine onnx-webgpu`): the bench checks its
+ *    gradients and probabilities against the CPU provider's and prints both;
  *  - PyTorch on CUDA (bench/reference/fdftnet_torch.py --device cuda), where python3 imports a torch
  *    that sees a CUDA device.
  *

@@ -80,10 +80,11 @@ export interface OnnxRunnerOptions {
   profilePrefix?: string;
   /**
    * Where the session runs (default 'cpu'). 'webgpu': onnxruntime-node's built-in WebGPU execution
-   * provider (Dawn on Vulkan, Metal or D3D12; ops it lacks fall back to the CPU). Only
-   * `npm run bench -- gpu` uses it: on an H100 it computed some BatchNorm gradients of fdft's
-   * training graphs wrong, lacks MaxPool's indices output (pretraining), and its fine-tuning step
-   * was slower than the CPU provider's on the same machine's 16 cores (BENCHMARKS.md, thirteenth session).
+   * provider (Dawn on Vulkan, Metal or D3D12; ops it lacks fall back to the CPU). Inference only
+   * (`--engine onnx-webgpu`, and `npm run bench -- gpu`): on an H100 it computed some BatchNorm
+   * gradients of fdft's training graphs wrong, lacks MaxPool's indices output (pretraining), and its
+   * fine-tuning step was slower than the CPU provider's on the same machine's 16 cores
+   * (BENCHMARKS.md, thirteenth session).
    */
   executionProvider?: 'cpu' | 'webgpu';
   /** onnxruntime graph optimisations (default 'all': fusions and the NCHWc conv layout). */
