@@ -1,11 +1,12 @@
 import type { Argv } from 'yargs';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/backends.ts';
 
 /** Options every command takes. */
 export function addGlobalOptions<T>(y: Argv<T>) {
   return y
     .option('backend', {
       type: 'string',
-      choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const,
+      choices: BACKEND_CHOICES,
       default: process.env.FDFT_BACKEND ?? 'auto',
       describe: 'Tensor backend (env FDFT_BACKEND). auto: tfjs-node-gpu, tfjs-node, then wasm, then cpu; webgpu: the GPU through WebGPU (optional packages, README "GPU")',
       global: true,
@@ -16,7 +17,7 @@ export function addGlobalOptions<T>(y: Argv<T>) {
 }
 
 export interface GlobalOptions {
-  backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  backend: BackendChoice;
   quiet: boolean;
   json: boolean;
 }

@@ -12,14 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import v8 from 'node:v8';
+import { BACKEND_CHOICES, type BackendChoice } from './backends.ts';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
 
 export { UnsupportedKernelError } from './kernels/index.ts';
 export { softmaxBackward } from './kernels/softmaxGrad.ts';
-export { tfjsUsesWholeMachine } from './wholeMachine.ts';
-
-export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export { autoKeepsBackboneInTfjs, BACKEND_CHOICES, type BackendChoice, tfjsUsesWholeMachine } from './backends.ts';
 
 export interface EngineInfo {
   /** tfjs backend name actually in use: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
@@ -76,7 +74,7 @@ export async function initEngine(
   choice: BackendChoice = (process.env.FDFT_BACKEND as BackendChoice) || 'auto',
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
 ): Promise<EngineInfo> {
-  if (!BACKEND_CHOICES.includes(choice)) {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new EngineError(`unknown backend '${choice}': use auto, tensorflow, webgpu, wasm or cpu`);
   }
   if (current) return current;

@@ -147,7 +147,8 @@ export class OnnxRunner {
       if (!f) throw new OnnxRunError(`missing input '${name}' (the model takes ${this.inputNames.join(', ')})`);
       const n = f.dims.reduce((a, b) => a * b, 1);
       if (n !== f.data.length) throw new OnnxRunError(`input '${name}': ${f.data.length} values for shape [${f.dims.join(', ')}]`);
-      // onnxruntime checks `instanceof Float32Array`; the webgpu backend's reads fail it (seen on an H100): copy those.
+      // onnxruntime refuses a feed that is not `instanceof Float32Array`. One came from tfjs under the
+      // webgpu backend once on an H100 (cause not pinned down): such a feed is copied, not refused.
       const data = f.data instanceof Float32Array ? f.data : Float32Array.from(f.data as ArrayLike<number>);
       ortFeeds[name] = new this.ort.Tensor('float32', data, f.dims.slice());
     }

@@ -12,6 +12,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { autoKeepsBackboneInTfjs } from './backends.ts';
 import { OnnxRunner, OnnxRuntimeUnavailableError, onnxAvailable, onnxUnavailableReason } from './onnxBackbone.ts';
 
 export type BackboneEngine = 'auto' | 'onnx' | 'onnx-webgpu' | 'tfjs';
@@ -62,7 +63,7 @@ export async function createBackboneRunner(model: tf.LayersModel, opts: Backbone
     dispose: async () => {},
   });
   if (engine === 'tfjs') return tfjsRunner('requested');
-  if (engine === 'auto' && tfjs.getBackend() === 'webgpu') return tfjsRunner('auto: the webgpu backend runs it on the GPU');
+  if (engine === 'auto' && autoKeepsBackboneInTfjs(tfjs.getBackend())) return tfjsRunner(`auto: the ${tfjs.getBackend()} backend runs it on the GPU`);
   if (!(await onnxAvailable())) {
     const why = `onnxruntime-node unavailable (${await onnxUnavailableReason()})`;
     if (engine !== 'auto') throw new OnnxRuntimeUnavailableError(`--engine ${engine}: ${why}`);

@@ -28,8 +28,6 @@ export interface WebGpuAdapterInfo {
   architecture: string;
   device: string;
   description: string;
-  /** Storage buffers one shader stage may bind on the device fdft asked for. */
-  maxStorageBuffersPerShaderStage: number;
 }
 
 interface GpuLike {
@@ -42,7 +40,7 @@ interface AdapterLike {
   requestDevice(d: { requiredFeatures?: string[]; requiredLimits?: Record<string, number> }): Promise<unknown>;
 }
 
-/** The first element of a nested input list: AddN's inputs arrive as an array. */
+/** tfjs' AddN kernel function (its inputs arrive as an array). */
 type AddNKernel = (args: { inputs: tf.NamedTensorMap | tf.TensorInfo[]; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
 
 /**
@@ -141,7 +139,6 @@ export function registerWebGpuBackend(): Promise<WebGpuAdapterInfo> {
       architecture: info.architecture ?? '',
       device: info.device ?? '',
       description: info.description ?? '',
-      maxStorageBuffersPerShaderStage: maxBuffers,
     };
   })();
   loaded.catch(() => (loaded = undefined));

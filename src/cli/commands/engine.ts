@@ -5,7 +5,7 @@ export const command: CommandModule<object, GlobalOptions> = {
   command: 'engine',
   describe: 'Show which tensor backend fdft would use on this machine, and where training steps and the frozen backbone run, and why',
   handler: async (argv) => {
-    const { initEngine, tfjsUsesWholeMachine } = await import('../../engine/index.ts');
+    const { autoKeepsBackboneInTfjs, initEngine, tfjsUsesWholeMachine } = await import('../../engine/index.ts');
     const { onnxAvailable, onnxUnavailableReason } = await import('../../engine/onnxBackbone.ts');
     const { nchwcBlockSize, nchwcTurnedOff } = await import('../../train/onnx/nchwcBlock.ts');
     const { cpuInfo, describeCpu } = await import('../../util/cpuInfo.ts');
@@ -16,7 +16,7 @@ export const command: CommandModule<object, GlobalOptions> = {
       available: ort,
       reason: ort ? 'onnxruntime-node loads' : await onnxUnavailableReason(),
       trainingStep: ort && !tfjsUsesWholeMachine(info.backend) ? 'onnx' : 'tfjs',
-      frozenBackbone: ort && info.backend !== 'webgpu' ? 'onnx' : 'tfjs',
+      frozenBackbone: ort && !autoKeepsBackboneInTfjs(info.backend) ? 'onnx' : 'tfjs',
       // Training graphs' depthwise convs on onnxruntime's NCHWc kernels (src/export/nchwc.ts): their channel block, or null.
       nchwcBlock: ort ? ((await nchwcBlockSize()) ?? null) : null,
     };
@@ -30,7 +30,7 @@ export const command: CommandModule<object, GlobalOptions> = {
         const dw = onnx.nchwcBlock ? `onnxruntime's NCHWc kernels (channel block ${onnx.nchwcBlock})` : `plain Conv (${nchwcTurnedOff() ? 'FDFT_ONNX_NCHWC=0' : 'no working NCHWc kernels here'})`;
         console.log(`depthwise convs in training graphs: ${dw}`);
       }
-      console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}${ort && info.backend === 'webgpu' ? ' (on the GPU, where its feature maps stay)' : ''}`);
+      console.log(`frozen backbone, eval, predict, scoring (--engine auto): ${onnx.frozenBackbone}${ort && autoKeepsBackboneInTfjs(info.backend) ? ' (on the GPU, where its feature maps stay)' : ''}`);
       // onnxruntime's kernels follow the vector extensions: runs repeat bit for bit on the same kind.
       console.log(`cpu: ${describeCpu()}`);
     }

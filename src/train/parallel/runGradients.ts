@@ -13,7 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { Batch, GradientFn, HostStep, InputsFn } from '../loop.ts';
-import { tfjsUsesWholeMachine } from '../../engine/wholeMachine.ts';
+import { tfjsUsesWholeMachine } from '../../engine/backends.ts';
 import { updateRunInfo } from '../runDir.ts';
 import { ParallelTrainingError } from './errors.ts';
 import type { ReplicaKind } from './protocol.ts';
