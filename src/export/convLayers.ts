@@ -1,7 +1,8 @@
 /**
  * Conv2D, DepthwiseConv2D, SeparableConv2D → ONNX Conv (NCHW); in training graphs 1x1 convs (strided
- * ones too) become MatMuls of the NHWC pixels (pointwiseMatMul) and stride-1 depthwise convs use
- * onnxruntime's NCHWc kernels where it has them (nchwc.ts), both writing NHWC (Value.nhwc). In
+ * ones too) become MatMuls of the NHWC pixels (pointwiseMatMul), and depthwise convs and stride-1
+ * full convs of whole channel blocks use onnxruntime's NCHWc kernels where it has them (nchwc.ts),
+ * all writing NHWC (Value.nhwc). In
  * inference graphs, 1x1 convs whose output rows are 1–3 pixels long are MatMuls too (asMatMul).
  *
  * Kernel layouts: tfjs Conv2D [kh, kw, in, out] → ONNX [out, in, kh, kw]; tfjs depthwise
@@ -10,9 +11,9 @@
  * pointwise Conv with the bias, then the activation.
  */
 import { applyActivation } from './activations.ts';
-import { nchwcDepthwise, nchwcDepthwiseApplies } from './nchwc.ts';
+import { nchwcConv, nchwcConvApplies, nchwcDepthwise, nchwcDepthwiseApplies } from './nchwc.ts';
 import { type ConvertArgs, type LayerConverter, oneInput, requireChannelsLast, requireRank } from './converter.ts';
-import { attr } from './onnxGraph.ts';
+import { attr, type OnnxGraph } from './onnxGraph.ts';
 import { onnxPads2d, pair } from './padding.ts';
 import { fromTfjsLayout, staticDim, type Value } from './value.ts';
 import { layerWeights, requireWeight, type Weight } from './weights.ts';
@@ -111,12 +112,18 @@ function asMatMul(a: ConvertArgs, k: Weight, geo: WindowGeometry): boolean {
   return typeof width === 'number' && width < SHORT_ROW_PIXELS && k.shape[2]! * k.shape[3]! >= MIN_MATMUL_WEIGHTS;
 }
 
-/** Whether a Conv2D layer is written as `pointwiseMatMul` in training graphs, from its config alone (onnx.ts asks before converting). */
-export function conv2dTakesNhwc(config: Record<string, unknown>): boolean {
+/**
+ * Whether a Conv2D layer of a training graph reads NHWC as it lies (onnx.ts asks before converting):
+ * as `pointwiseMatMul` (1x1 kernels) or on the NCHWc kernels (`nchwcConvApplies`; 'same' and
+ * 'valid' pads are always smaller than the kernel).
+ */
+export function conv2dTakesNhwc(g: OnnxGraph, config: Record<string, unknown>, kernelShape: readonly number[]): boolean {
   const kernel = pair(config.kernelSize, 'kernelSize');
+  const strides = pair(config.strides ?? 1, 'strides');
   const dilations = pair(config.dilationRate ?? 1, 'dilationRate');
   // A 1x1 kernel needs no padding, 'same' or 'valid'.
-  return kernel.every((k) => k === 1) && dilations.every((d) => d === 1);
+  if (kernel.every((k) => k === 1) && dilations.every((d) => d === 1)) return true;
+  return nchwcConvApplies(g, kernelShape, strides, dilations, [0, 0, 0, 0]);
 }
 
 /**
@@ -153,6 +160,11 @@ export const conv2d: LayerConverter = (a) => {
   const geo = geometry(a, x);
   // NHWC out (Value.nhwc): BN, ReLU and Add take it as is; any other consumer gets one transpose.
   if (asMatMul(a, k, geo)) return output(a, pointwiseMatMul(a, subsampledPixels(a, x, geo.strides), k, bias, a.base), true);
+  if (nchwcConvApplies(a.g, k.shape, geo.strides, geo.dilations, geo.pads)) {
+    // Training graphs: NCHW or NHWC in, NHWC out, on the NCHWc kernels (nchwc.ts).
+    const y = nchwcConv(a.g, { x: x.name, inputNhwc: x.nhwc, kernel: k, pads: geo.pads, base: a.base });
+    return output(a, bias ? a.g.op('Add', [y, a.g.addWeight(`${a.base}/B`, bias, bias.shape)], `${a.base}/bias`) : y, true);
+  }
   return output(a, convNode(a, nchwInput(a, x), convKernel(a, k, a.base), hw(k), bias, geo, 1, a.base));
 };
 

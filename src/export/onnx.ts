@@ -87,7 +87,8 @@ const ELEMENTWISE_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'sigmoid', '
  * layers, BN in training mode (its batch statistics reduce over whichever axes are not the
  * channel's), SeparableConv2D (its NCHWc reorder reads either), fdft's HardSwish / HardSigmoid, and
  * in training graphs DepthwiseConv2D (as SeparableConv2D; a strided one transposes to NCHW itself),
- * 1x1 Conv2Ds (MatMuls of the NHWC pixels), SelfAttention (NHWC is its [B, N, C]
+ * 1x1 Conv2Ds (MatMuls of the NHWC pixels) and stride-1 Conv2Ds of whole NCHWc blocks (their reorder
+ * reads either), SelfAttention (NHWC is its [B, N, C]
  * as it lies) and global average pooling (a mean over H and W). Add takes NHWC
  * when all its inputs have one shape: NCHW ones are then transposed to NHWC, which keeps a residual
  * stream NHWC.
@@ -103,7 +104,7 @@ function takesNhwc(g: OnnxGraph, layer: tf.layers.Layer, cls: string): boolean {
     case 'BatchNormalization':
       return g.training !== undefined && layer.trainable;
     case 'Conv2D':
-      return g.training !== undefined && conv2dTakesNhwc(layer.getConfig());
+      return g.training !== undefined && conv2dTakesNhwc(g, layer.getConfig(), layer.weights[0]!.shape as number[]);
     case 'SelfAttention':
     case 'GlobalAveragePooling2D':
     case 'DepthwiseConv2D':

@@ -224,9 +224,85 @@ const depthwiseConv: GradientRule = (ctx, n, [dy]) => {
   return out;
 };
 
+/**
+ * Both gradients of a stride-1 full (group 1) NCHWc conv (src/export/nchwc.ts `nchwcConv`: Xception's
+ * block1_conv2, ResNetV2's and ShallowNetV3's 3x3 convs), its kernel W' in MLAS' "OIHWBiBo" order
+ * [M/block, C/block, kh, kw, block (C), block (M)]:
+ *   d input:  the NCHWc conv of dY with W' rotated by 180° and its C and M roles swapped — in the
+ *             blocked order a Transpose of the two block axes and the two block-index axes;
+ *   d kernel: per tap (i, j), dYᵀ·(x's window at (i, j)) as one Gemm of the NHWC pixels
+ *             [B·OH·OW, M]ᵀ × [B·OH·OW, C], the taps stacked to [M, C, kh, kw], then blocked as W'.
+ */
+function fullConv(ctx: GradientContext, n: OnnxNode, dy: string, block: number): Array<string | undefined> {
+  const b = n.name;
+  const [x, w] = n.inputs as [string, string];
+  const [batch, c, h, wd] = ctx.shape(x) as [number, number, number, number];
+  const [m, , kh, kw] = ctx.shape(w) as [number, number, number, number];
+  const [, , oh, ow] = ctx.shape(n.outputs[0]!) as [number, number, number, number];
+  const [pt, pl, pb, pr] = intsAttr(n, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
+  const out: Array<string | undefined> = [undefined, undefined];
+  if (ctx.needs(x)) {
+    const blocks = ctx.reshape(w, [m / block, c / block, kh, kw, block, block], `${b}/dx/w_blocks`);
+    const swapped = ctx.transpose(blocks, [1, 0, 2, 3, 5, 4], `${b}/dx/w_swap`);
+    const kernel = ctx.reshape(flipSpatial(ctx, swapped, `${b}/dx`, [2, 3]), [c, m, kh, kw], `${b}/dx/w_rotated`);
+    out[0] = nchwc(ctx, 'Conv', [dy, kernel], `${b}/dx`, { kernel_shape: attr.ints([kh, kw]), pads: attr.ints([kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr]) });
+  }
+  if (ctx.needs(w)) {
+    const reorder = ctx.producer(x);
+    if (!(reorder?.domain === NCHWC_DOMAIN && reorder.opType === 'ReorderInput')) {
+      throw new OnnxTrainingError(`NCHWc Conv '${b}': its input must be a ReorderInput to be differentiated`);
+    }
+    // x and dY as NHWC pixels.
+    let pixels = reorder.inputs[0]!;
+    if (intAttr(reorder, 'channels_last', 0) !== 1) pixels = ctx.transpose(pixels, [0, 2, 3, 1], `${b}/dw/x_nhwc`);
+    if (pt || pl || pb || pr) pixels = ctx.op('Pad', [pixels, ctx.ints(`${b}/dw/x_pads`, [0, pt, pl, 0, 0, pb, pr, 0])], `${b}/dw/x_padded`);
+    const dyPixels = nhwcSource(ctx, dy) ?? nchwc(ctx, 'ReorderOutput', [dy], `${b}/dw/dy_nhwc`, { channels: attr.int(m), channels_last: attr.int(1) });
+    const rows = batch * oh * ow;
+    const dyRows = ctx.reshape(dyPixels, [rows, m], `${b}/dw/dy_rows`);
+    const taps: string[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const window = ctx.op(
+          'Slice',
+          [pixels, ctx.ints(`${b}/dw/t${i}_${j}/starts`, [i, j]), ctx.ints(`${b}/dw/t${i}_${j}/ends`, [i + oh, j + ow]), ctx.ints(`${b}/dw/t${i}_${j}/axes`, [1, 2])],
+          `${b}/dw/t${i}_${j}`,
+        );
+        const tap = ctx.op('Gemm', [dyRows, ctx.reshape(window, [rows, c], `${b}/dw/x${i}_${j}`)], `${b}/dw/mm${i}_${j}`, { transA: attr.int(1) });
+        taps.push(ctx.reshape(tap, [m, c, 1], `${b}/dw/tap${i}_${j}`));
+      }
+    }
+    const oihw = ctx.op('Concat', taps, `${b}/dw/stack`, { axis: attr.int(2) });
+    const blocks = ctx.reshape(oihw, [m / block, block, c / block, block, kh, kw], `${b}/dw/blocks`);
+    out[1] = ctx.reshape(ctx.transpose(blocks, [0, 2, 4, 5, 3, 1], `${b}/dw/oihwbibo`), [m, c, kh, kw], `${b}/dw/w`);
+    if (h + pt + pb - kh + 1 !== oh || wd + pl + pr - kw + 1 !== ow) throw new OnnxTrainingError(`internal: NCHWc Conv '${b}': output ${oh}x${ow} is not a stride-1 conv's`);
+  }
+  return out;
+}
+
+/** The NCHWc Conv's rule: depthwise (group = channels) or full (group 1). */
+const nchwcConvRule: GradientRule = (ctx, n, [dy]) => {
+  const group = intAttr(n, 'group', 1);
+  const channels = ctx.shape(n.inputs[0]!)[1]!;
+  if (group === 1 && ctx.shape(n.inputs[1]!)[1] === channels) {
+    const [kh, kw] = ctx.shape(n.inputs[1]!).slice(2) as [number, number];
+    const pads = intsAttr(n, 'pads', [0, 0, 0, 0]) as number[];
+    if (
+      n.inputs.length > 2 ||
+      n.attrs.activation ||
+      intsAttr(n, 'strides', [1, 1]).some((s) => s !== 1) ||
+      intsAttr(n, 'dilations', [1, 1]).some((d) => d !== 1) ||
+      pads.some((p, i) => p > (i % 2 === 0 ? kh : kw) - 1)
+    ) {
+      throw new OnnxTrainingError(`NCHWc Conv '${n.name}': only stride-1 full convs without bias, activation or dilation, with pads < kernel, are differentiated`);
+    }
+    return fullConv(ctx, n, dy!, blockOf(ctx, n));
+  }
+  return depthwiseConv(ctx, n, [dy]);
+};
+
 /** Rules of the NCHWc domain, by op type (autodiff.ts looks them up by the node's domain). */
 export const NCHWC_GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   ReorderInput: reorderInput,
   ReorderOutput: reorderOutput,
-  Conv: depthwiseConv,
+  Conv: nchwcConvRule,
 };

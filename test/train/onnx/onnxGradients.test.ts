@@ -228,6 +228,31 @@ test('depthwise convs on onnxruntime\'s NCHWc kernels: forward, input and kernel
   await agrees(strided, batchOf([11, 10, 4], 3, 5), { graph: { nchwcBlock: undefined } });
 });
 
+test("full 3x3 convs on onnxruntime's NCHWc kernels (Xception's block1_conv2): forward, input and kernel gradients agree with tfjs and with plain Convs", async (t) => {
+  if (!ort) return t.skip('onnxruntime-node does not load here');
+  const block = await nchwcBlockSize();
+  if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: training graphs keep plain Convs (covered above)');
+  // Channels 16 and 32: whole blocks for block 8 and 16. NHWC in (the model's input), 'same' with a
+  // bias and ReLU, 'valid', a 5x5 and a 3x1 kernel; NCHW in after a strided conv (which stays plain).
+  const model = tinyModel([9, 10, 16], [
+    tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', ...init(21) }),
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'valid', useBias: false, ...init(22) }),
+    tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'same', useBias: false, ...init(23) }),
+    tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', ...init(24) }),
+    tf.layers.conv2d({ filters: 16, kernelSize: [3, 1], padding: 'same', activation: 'relu', ...init(25) }),
+  ]);
+  const graph = buildTrainingGraph(model, 3, { nchwcBlock: block }).graph;
+  const full = graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv');
+  // Four stride-1 forward convs and the input gradients of the three after the first.
+  assert.equal(full.length, 4 + 3);
+  assert.equal(graph.nodes.filter((n) => n.opType === 'Conv' && !n.domain && !n.name.startsWith('grad/')).length, 1, 'only the strided conv stays plain');
+  await agrees(model, batchOf([9, 10, 16], 3, 6), { graph: { nchwcBlock: block } });
+  await agrees(model, batchOf([9, 10, 16], 3, 6), { graph: { nchwcBlock: undefined } });
+  // Channels that are not whole blocks keep the plain Conv.
+  const odd = tinyModel([6, 6, 12], [tf.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', ...init(26) })]);
+  assert.equal(buildTrainingGraph(odd, 2, { nchwcBlock: 16 }).graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN).length, 0);
+});
+
 /** An Xception-style separable conv (3x3 'same', no bias), seeded. */
 const sep = (filters: number, seed: number) =>
   tf.layers.separableConv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.glorotUniform({ seed }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 50 }) });
@@ -237,12 +262,13 @@ test('Xception-style blocks stay NHWC between separable convs (BN, ReLU, residua
   const block = await nchwcBlockSize();
   if (block === undefined) return t.skip('this onnxruntime / CPU has no NCHWc kernels: separable convs keep NCHW');
   const input = tf.input({ shape: [6, 6, 8] });
-  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
+  // 12 filters, not whole NCHWc blocks: a plain NCHW Conv (whole blocks would run on NCHWc, NHWC out).
+  let x = tf.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', ...init(1) }).apply(input) as tf.SymbolicTensor;
   const residual = x;
-  x = sep(8, 2).apply(x) as tf.SymbolicTensor;
+  x = sep(12, 2).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({}).apply(x) as tf.SymbolicTensor;
-  x = sep(8, 3).apply(x) as tf.SymbolicTensor;
+  x = sep(12, 3).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({}).apply(x) as tf.SymbolicTensor;
   x = tf.layers.add({}).apply([x, residual]) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
