@@ -30,6 +30,11 @@ export interface Classifier {
   decisionFunction(X: Float32Array, nRows: number): Float64Array;
   /** P(fake) per row in [0, 1]; the natural threshold is 0.5. */
   predictProba(X: Float32Array, nRows: number): Float64Array;
+  /**
+   * P(fake) of a row whose decision value is `decision`: predictProba is this non-decreasing
+   * function of decisionFunction, so a threshold on decision values has this equivalent on P(fake).
+   */
+  probabilityOfDecision(decision: number): number;
   /** The hyper-parameters in effect (defaults filled in). */
   params(): Record<string, unknown>;
   toJSON(): SerializedClassifier;

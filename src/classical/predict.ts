@@ -15,11 +15,22 @@ export interface ClassicalPrediction {
   error?: string;
 }
 
+export interface ClassicalPredictions {
+  classifier: string;
+  /** Verdict 'fake' when the decision value is ≥ this. */
+  threshold: number;
+  /** Where the threshold comes from: 'tuned, <criterion>', 'default' or the number given. */
+  thresholdSource: string;
+  /** The threshold on the `fake` (P(fake)) scale: decision ≥ threshold ⇔ fake ≥ this (up to saturation). */
+  probabilityThreshold: number;
+  predictions: ClassicalPrediction[];
+}
+
 export async function predictClassical(
   modelPath: string,
   inputs: string[],
   opts: { threshold?: string; batch?: number; checkpointsRoot?: string } = {},
-): Promise<{ classifier: string; threshold: number; thresholdSource: string; predictions: ClassicalPrediction[] }> {
+): Promise<ClassicalPredictions> {
   const m = await readClassicalModel(modelPath);
   const t = opts.threshold ?? 'tuned';
   const threshold = t === 'tuned' ? m.threshold.tuned : t === 'default' ? m.threshold.default : Number(t);
@@ -70,8 +81,37 @@ export async function predictClassical(
       const p = clf.predictProba(X, ok.length);
       ok.forEach((o, k) => results.push({ path: o.path, decision: d[k]!, fake: p[k]!, label: d[k]! >= threshold ? 'fake' : 'real' }));
     }
-    return { classifier: m.classifier.kind, threshold, thresholdSource: t === 'tuned' ? `tuned, ${m.threshold.criterion}` : t, predictions: results };
+    return {
+      classifier: m.classifier.kind,
+      threshold,
+      thresholdSource: t === 'tuned' ? `tuned, ${m.threshold.criterion}` : t,
+      probabilityThreshold: clf.probabilityOfDecision(threshold),
+      predictions: results,
+    };
   } finally {
     ex.dispose();
   }
+}
+
+/**
+ * The table of `fdft classical predict`. The verdict comes from the decision value; the header
+ * states the rule on both columns, so a p(fake) under 0.5 beside 'fake' (a tuned threshold below
+ * the classifier's own) reads as what it is, not as a contradiction.
+ */
+export function formatClassicalPredictions(r: ClassicalPredictions): string {
+  const w = Math.min(80, Math.max(5, ...r.predictions.map((p) => p.path.length)));
+  const source = r.thresholdSource.startsWith('tuned, ')
+    ? `the threshold tuned for ${r.thresholdSource.slice('tuned, '.length)}`
+    : r.thresholdSource === 'default'
+      ? "the classifier's default threshold"
+      : 'the --threshold given';
+  const lines = [
+    `verdict: fake when the ${r.classifier} decision value is ≥ ${r.threshold.toFixed(4)} (${source}), i.e. when p(fake) ≥ ${r.probabilityThreshold.toFixed(4)}`,
+    `p(fake): the ${r.classifier} probability estimate, ${r.classifier === 'svc' ? 'sigmoid of the margin (not calibrated)' : 'a non-decreasing function of the decision value'}`,
+    `${'image'.padEnd(w)}  decision   p(fake)  verdict`,
+  ];
+  for (const p of r.predictions) {
+    lines.push(p.error ? `${p.path.padEnd(w)}  -          -        skipped (${p.error})` : `${p.path.padEnd(w)}  ${p.decision!.toFixed(4).padStart(9)}  ${p.fake!.toFixed(4)}   ${p.label}`);
+  }
+  return lines.join('\n');
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
-import type { BackboneEngine } from '../engine/onnxBackboneRunner.ts';
+import type { BackboneEngine, BackboneRunner } from '../engine/onnxBackboneRunner.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { EvalMetrics } from './metrics.ts';
 import type { SkippedFile, SplitName } from '../data/types.ts';
@@ -78,10 +78,24 @@ export async function evaluateRun(runDir: string, opts: EvaluateOptions): Promis
     labels: scored.labels,
     paths: set.samples.map((s) => s.path),
     title: `${run.config.command === 'train' ? 'FDFtNet' : 'Baseline'} ${run.config.backbone} on ${dsName} (${opts.split})`,
-    extra: { run: runDir, split: opts.split, dataset: data, backend: engineInfo()?.backend, skipped: set.skipped.length },
+    extra: { run: runDir, split: opts.split, dataset: data, ...inferenceEngineExtra(runner, opts.engine ?? 'auto', engineInfo()?.backend), skipped: set.skipped.length },
   });
   run.model.dispose();
   return { metrics, out };
+}
+
+/**
+ * The engine that actually ran the model, for metrics.json and summary.md: with onnxruntime the
+ * tfjs backend only decoded and batched, so it is recorded apart instead of as "the backend".
+ */
+export function inferenceEngineExtra(
+  runner: Pick<BackboneRunner, 'engine' | 'reason'>,
+  requested: BackboneEngine,
+  tfjsBackend: string | undefined,
+): { engine: string; engineReason: string; tfjsBackend: string | undefined } {
+  const engine =
+    runner.engine === 'onnx' ? `onnx (onnxruntime-node${requested === 'onnx-webgpu' ? ', WebGPU execution provider' : ''})` : `tfjs (${tfjsBackend ?? 'unknown'} backend)`;
+  return { engine, engineReason: runner.reason, tfjsBackend };
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {

@@ -46,6 +46,11 @@ export function layerRows(model: tf.LayersModel, opts: { expandBackbone?: boolea
   return rows;
 }
 
+/** What the non-trainable parameters are: a frozen backbone only where the model wraps one (FDFtNet, not a baseline). */
+function frozenNote(rows: LayerRow[]): string {
+  return rows.some((r) => r.type.startsWith('FrozenBackbone(')) ? 'frozen backbone + BN moving statistics' : 'BN moving statistics';
+}
+
 export function formatSummary(title: string, rows: LayerRow[], counts: ParamCounts): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
   const cells = rows.map((r) => [`${'  '.repeat(r.depth)}${r.name} (${r.type})`, r.outputShape, fmt(r.params), fmt(r.trainable)]);
@@ -62,7 +67,7 @@ export function formatSummary(title: string, rows: LayerRow[], counts: ParamCoun
     rule,
     `Total params:     ${fmt(counts.total)}`,
     `Trainable params: ${fmt(counts.trainable)}`,
-    `Frozen params:    ${fmt(counts.frozen)}  (frozen backbone + BN moving statistics)`,
+    `Frozen params:    ${fmt(counts.frozen)}${counts.frozen ? `  (${frozenNote(rows)})` : ''}`,
   ].join('\n');
 }
 

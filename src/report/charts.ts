@@ -30,7 +30,7 @@ export interface RocCurveSeries {
   name: string;
   fpr: number[];
   tpr: number[];
-  /** Shown in the legend as "name (AUC 0.912)". */
+  /** Shown in the legend as "name (AUC 0.912)"; a long name is shortened in its middle to fit. */
   auc?: number;
 }
 
@@ -83,6 +83,43 @@ const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const REAL_COLOR = '#4c78a8';
 const FAKE_COLOR = '#e45756';
 
+const LEGEND_LABEL_FONT_SIZE = 11;
+
+/**
+ * Advance width of a character in em, rounded up from DejaVu Sans (the charts' font; its
+ * fallbacks are narrower). vega has no canvas here and estimates every character at 0.8 em, which
+ * is far too wide for most text and cuts labels that would fit.
+ */
+function charEm(ch: string): number {
+  if (/[ijlI.,:;'!|]/.test(ch)) return 0.3;
+  if (/[ ()[\]{}\-/frt]/.test(ch)) return 0.42;
+  if (/[mwMW@%…]/.test(ch)) return 1;
+  if (/[A-Z&]/.test(ch)) return 0.8;
+  if (/[a-z0-9_=<>+#$*?~^"]/.test(ch)) return 0.65;
+  return 1; // anything else (wide scripts included)
+}
+
+function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const ch of text) em += charEm(ch);
+  return em * fontSize;
+}
+
+/**
+ * A ROC legend label, `name` + `suffix`, that fits a chart `width` px wide (the legend sits under
+ * the plot, right of the y axis): a name too long gives way in its middle, keeping both its ends
+ * and the whole suffix (the curve's AUC), rather than being cut at its end.
+ */
+export function fitLegendLabel(name: string, suffix: string, width: number): string {
+  const available = Math.max(60, width - 90);
+  if (textWidth(name + suffix, LEGEND_LABEL_FONT_SIZE) <= available) return name + suffix;
+  const chars = [...name];
+  let keep = chars.length - 1;
+  const shortened = (k: number) => `${chars.slice(0, Math.ceil(k / 2)).join('')}…${chars.slice(chars.length - Math.floor(k / 2)).join('')}${suffix}`;
+  while (keep > 2 && textWidth(shortened(keep), LEGEND_LABEL_FONT_SIZE) > available) keep--;
+  return shortened(keep);
+}
+
 function baseConfig(width: number) {
   return {
     background: 'white',
@@ -92,7 +129,7 @@ function baseConfig(width: number) {
       font: FONT,
       title: { fontSize: 14, anchor: 'start' as const },
       axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#e6e6e6' },
-      legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: Math.max(100, width - 40), orient: 'bottom' as const, direction: 'vertical' as const },
+      legend: { labelFontSize: LEGEND_LABEL_FONT_SIZE, titleFontSize: 12, labelLimit: Math.max(100, width - 40), orient: 'bottom' as const, direction: 'vertical' as const },
     },
   };
 }
@@ -166,7 +203,7 @@ export function rocChartSpec(curves: RocCurveSeries[], opts: ChartOptions & { ti
   const values: { series: string; x: number; y: number; i: number }[] = [];
   for (const c of curves) {
     checkSeries('ROC curve', c.name, c.fpr, c.tpr);
-    const label = c.auc === undefined ? c.name : `${c.name} (AUC ${c.auc.toFixed(3)})`;
+    const label = fitLegendLabel(c.name, c.auc === undefined ? '' : ` (AUC ${c.auc.toFixed(3)})`, size.width);
     const pts = simplifyPolyline(c.fpr, c.tpr);
     pts.x.forEach((x, i) => {
       if (Number.isFinite(x) && Number.isFinite(pts.y[i])) values.push({ series: label, x, y: pts.y[i], i });
@@ -174,8 +211,11 @@ export function rocChartSpec(curves: RocCurveSeries[], opts: ChartOptions & { ti
   }
   if (values.length === 0) throw new ChartError('rocChart: no finite points');
   const scale01 = { domain: [0, 1], nice: false };
+  const base = baseConfig(size.width);
   return {
-    ...baseConfig(size.width),
+    ...base,
+    // The labels are fitted above; vega's own limit would cut them again by its cruder estimate.
+    config: { ...base.config, legend: { ...base.config.legend, labelLimit: 0 } },
     width: size.width,
     height: size.height,
     title: opts.title ?? 'ROC curve',

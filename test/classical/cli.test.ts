@@ -35,6 +35,16 @@ test('CLI: fdft features → fdft classical → fdft classical predict', async (
     const preds = JSON.parse(p.stdout.trim().split('\n').pop()!);
     assert.equal(preds.predictions.length, 10);
     assert.ok(preds.predictions.every((q: { label?: string }) => q.label === 'fake' || q.label === 'real'));
+    // The text table states the verdict rule; a missing file beside a scored one is skipped, exit 0.
+    const missing = join(dir, 'missing.jpg');
+    const text = await fdft(['classical', 'predict', '--model', join(out, 'model-f-lr.json'), join(data, 'fake', 'p0_0.png'), missing, '--quiet']);
+    assert.match(text.stdout, /^verdict: fake when the lr decision value is ≥ -?\d+\.\d{4} \(the threshold tuned for f1\), i\.e\. when p\(fake\) ≥ \d\.\d{4}$/m);
+    assert.match(text.stdout, /missing\.jpg +- +- +skipped \(missing: ENOENT\)/);
+    // Nothing scored at all: a named error and a non-zero exit.
+    await assert.rejects(
+      fdft(['classical', 'predict', '--model', join(out, 'model-f-lr.json'), missing, '--quiet']),
+      (e: Error & { code?: number; stderr?: string }) => e.code === 1 && /NothingScoredError: nothing was scored \(.*missing\.jpg: missing: ENOENT\)/.test(e.stderr ?? ''),
+    );
     assert.ok(JSON.parse(await readFile(join(out, 'results.json'), 'utf8')).runs[0].leakage[0].status === 'clean');
   } finally {
     await rm(dir, { recursive: true, force: true });

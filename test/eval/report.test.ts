@@ -83,3 +83,17 @@ test('formatMetricsTable and summaryMarkdown show every headline number', () => 
   assert.match(md, /\| fake \| 1 \| 20 \| 0\.5000 \|/);
   assert.equal(scoresCsv([0.5], [1]), 'path,label,score\n,1,0.5\n');
 });
+
+test('the ROC legend of an eval report keeps the whole AUC, and the whole name when it fits', async () => {
+  const { rocChartSvg } = await import('../../src/report/charts.ts');
+  const legendLabels = (svg: string) => [...svg.matchAll(/font-size="11px"[^>]*>([^<]*\(AUC [^<]*)<\/text>/g)].map((m) => m[1]);
+  const curve = (name: string) => ({ name, fpr: [0, 0.2, 1], tpr: [0, 0.8, 1], auc: 0.9123 });
+  // The title writeEvalReport gives its ROC: once cut to "… (AUC 0.91…" by vega's own text estimate.
+  const title = 'Baseline shallownetv3 on synthetic (test)';
+  assert.deepEqual(legendLabels(await rocChartSvg([curve(title)], { title: `ROC — ${title}` })), [`${title} (AUC 0.912)`]);
+  // A name too long for the chart gives way in its middle; both its ends and the AUC stay.
+  const long = 'FDFtNet xception on a_dataset_with_a_really_quite_long_folder_name_for_testing (finetune)';
+  const [label] = legendLabels(await rocChartSvg([curve(long)], { title: 'ROC' }));
+  assert.match(label!, /^FDFtNet xception .*….* \(finetune\) \(AUC 0\.912\)$/);
+  assert.ok(label!.length < long.length, label);
+});

@@ -110,7 +110,11 @@ export class LogisticRegression implements Classifier {
   }
 
   predictProba(X: Float32Array, nRows: number): Float64Array {
-    return this.decisionFunction(X, nRows).map(sigmoid);
+    return this.decisionFunction(X, nRows).map((d) => this.probabilityOfDecision(d));
+  }
+
+  probabilityOfDecision(decision: number): number {
+    return sigmoid(decision);
   }
 
   /** Fitted weights on the raw features and the intercept. */

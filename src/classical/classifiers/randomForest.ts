@@ -93,7 +93,11 @@ export class RandomForest implements Classifier {
 
   /** Mean over trees of the leaf's fraction of fakes. */
   predictProba(X: Float32Array, nRows: number): Float64Array {
-    return this.decisionFunction(X, nRows).map((m) => Math.min(1, Math.max(0, m / 4 + 0.5)));
+    return this.decisionFunction(X, nRows).map((m) => this.probabilityOfDecision(m));
+  }
+
+  probabilityOfDecision(decision: number): number {
+    return Math.min(1, Math.max(0, decision / 4 + 0.5));
   }
 
   params(): Record<string, unknown> {

@@ -205,7 +205,11 @@ export class SVC implements Classifier {
 
   /** sigmoid(margin): monotone in the margin with 0.5 at margin 0, but NOT calibrated (no Platt scaling). */
   predictProba(X: Float32Array, nRows: number): Float64Array {
-    return this.decisionFunction(X, nRows).map(sigmoid);
+    return this.decisionFunction(X, nRows).map((d) => this.probabilityOfDecision(d));
+  }
+
+  probabilityOfDecision(decision: number): number {
+    return sigmoid(decision);
   }
 
   /** Number of support vectors of the last fit. */

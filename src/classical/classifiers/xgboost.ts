@@ -2,7 +2,7 @@
  * Gradient-boosted trees (XGBoost, binary:logistic) behind the Classifier interface.
  * Decision value = boosted margin log(p / (1 − p)); predictProba = XGBoost's probability.
  */
-import { type Classifier, type SerializedClassifier, checkFitArgs, checkPredictArgs } from '../classifier.ts';
+import { type Classifier, type SerializedClassifier, checkFitArgs, checkPredictArgs, sigmoid } from '../classifier.ts';
 import { ClassifierError } from '../errors.ts';
 import type { EmscriptenModule } from './wasmRuntimes.ts';
 import { predictBooster, trainBooster, xgboostModule } from './xgboostBooster.ts';
@@ -89,6 +89,11 @@ export class XGBoostClassifier implements Classifier {
       const c = Math.min(1 - P_EPS, Math.max(P_EPS, q));
       return Math.log(c / (1 - c));
     });
+  }
+
+  /** The inverse of decisionFunction's logit (exact but for the P_EPS clamp). */
+  probabilityOfDecision(decision: number): number {
+    return sigmoid(decision);
   }
 
   params(): Record<string, unknown> {

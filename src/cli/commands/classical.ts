@@ -25,19 +25,15 @@ const predictCommand: CommandModule<object, PredictArgs> = {
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories' }) as never,
   handler: async (argv) => {
     const { initEngine } = await import('../../engine/index.ts');
-    const { predictClassical } = await import('../../classical/predict.ts');
+    const { formatClassicalPredictions, predictClassical } = await import('../../classical/predict.ts');
+    const { countSkippedOrThrow } = await import('../../eval/scoredInputs.ts');
     const log = argv.quiet ? () => {} : (m: string) => process.stderr.write(m + '\n');
     await initEngine(argv.backend, log);
     const r = await predictClassical(argv.model, argv.images, { threshold: argv.threshold, batch: argv.batch, checkpointsRoot: argv.checkpoints });
-    if (argv.json) console.log(JSON.stringify(r));
-    else {
-      const w = Math.min(80, Math.max(5, ...r.predictions.map((p) => p.path.length)));
-      console.log(`threshold ${r.threshold} (${r.thresholdSource}) on ${r.classifier} decision values`);
-      console.log(`${'image'.padEnd(w)}  decision   p(fake)  verdict`);
-      for (const p of r.predictions) {
-        console.log(p.error ? `${p.path.padEnd(w)}  -          -        skipped (${p.error})` : `${p.path.padEnd(w)}  ${p.decision!.toFixed(4).padStart(9)}  ${p.fake!.toFixed(4)}   ${p.label}`);
-      }
-    }
+    console.log(argv.json ? JSON.stringify(r) : formatClassicalPredictions(r));
+    // As fdft predict: nothing scored exits non-zero; skipped files beside scored ones are reported.
+    const skipped = countSkippedOrThrow(r.predictions, argv.images);
+    if (skipped && !argv.quiet) process.stderr.write(`${skipped} of ${r.predictions.length} file(s) could not be used\n`);
   },
 };
 

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../globalOptions.ts';
+import { resolveTrainConfig } from '../trainOptions.ts';
 
 interface DataArgs extends GlobalOptions {
   data?: string;
@@ -22,7 +23,8 @@ export const command: CommandModule<object, DataArgs> = {
   builder: (y) =>
     y
       .option('data', { type: 'string', describe: 'Dataset root: ROOT/{real,fake}/ (flat) or ROOT/{train,val,test,finetune}/{real,fake}/ (pre-split); default: the embedded synthetic set' })
-      .option('seed', { type: 'number', default: 0, describe: 'Seed of the flat-layout split' })
+      // train's and pretrain's own default (resolved as they resolve it), so the summary shows the split runs use.
+      .option('seed', { type: 'number', default: resolveTrainConfig('train', {}).seed, describe: 'Seed of the flat-layout split (the default is fdft train\'s)' })
       .option('group-by', { type: 'string', describe: 'Identity regex: the first capture group of the path under ROOT; one identity never spans two splits' })
       .option('val', { type: 'number', describe: 'Validation size per class: a fraction (< 1) or a count (default 0.1)' })
       .option('test', { type: 'number', describe: 'Test size per class: a fraction (< 1) or a count (default 0.1)' })

@@ -24,6 +24,7 @@ export const command: CommandModule<object, PredictArgs> = {
     const { initEngine } = await import('../../engine/index.ts');
     const { resolveRunDir } = await import('../../train/runDir.ts');
     const { predictFiles } = await import('../../eval/evaluateRun.ts');
+    const { countSkippedOrThrow } = await import('../../eval/scoredInputs.ts');
     await initEngine(argv.backend, argv.quiet ? () => {} : (m) => process.stderr.write(m + '\n'));
     const dir = await resolveRunDir(argv.checkpoint, argv.checkpoints);
     const results = await predictFiles(dir, argv.inputs, { batch: argv.batch, engine: argv.engine });
@@ -36,7 +37,8 @@ export const command: CommandModule<object, PredictArgs> = {
         console.log(r.error ? `${r.path.padEnd(w)}  -        skipped (${r.error})` : `${r.path.padEnd(w)}  ${r.fake!.toFixed(4)}   ${r.label}`);
       }
     }
-    const bad = results.filter((r) => r.error).length;
-    if (bad && !argv.quiet) process.stderr.write(`${bad} of ${results.length} file(s) could not be used\n`);
+    // Nothing scored is a failure (non-zero exit); some skipped beside scored ones is reported only.
+    const skipped = countSkippedOrThrow(results, argv.inputs);
+    if (skipped && !argv.quiet) process.stderr.write(`${skipped} of ${results.length} file(s) could not be used\n`);
   },
 };

@@ -1,61 +1,62 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalOptions } from '../globalOptions.ts';
+import { resolveTrainConfig, type RawArgs } from '../trainOptions.ts';
 
-interface SummaryArgs extends GlobalOptions {
-  backbone: string;
-  M: number;
-  N: number;
-  ftt: boolean;
+interface SummaryArgs extends GlobalOptions, RawArgs {
   baseline: boolean;
-  inputSize: number;
-  bottleneck: number;
-  l2: number;
   expandBackbone: boolean;
 }
 
 export const command: CommandModule<object, SummaryArgs> = {
   command: 'summary',
   describe: 'Print the layer table of FDFtNet (or a baseline backbone) with parameter counts: total / trainable / frozen',
+  // The model options have fdft train's names, meanings and defaults (no yargs defaults: they resolve
+  // through resolveTrainConfig, as train's do), so `fdft summary <flags>` describes the model that
+  // `fdft train <flags>` builds.
   builder: (y) =>
     y
       .option('backbone', {
         type: 'string',
-        choices: ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'],
+        choices: ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] as const,
         default: 'xception',
-        describe: 'Frozen backbone of FDFtNet',
+        describe: 'Backbone CNN',
       })
-      .option('M', { type: 'number', default: 3, describe: 'Fine-Tune Transformer stages (paper: 3)' })
-      .option('N', { type: 'number', default: 4, describe: 'MBblockV3 blocks (paper: 4)' })
-      .option('ftt', { type: 'boolean', default: true, describe: 'Include the Fine-Tune Transformer (--no-ftt: Table 6 ablation)' })
-      .option('baseline', { type: 'boolean', default: false, describe: 'Summarise the backbone classifier (the paper\'s baseline) instead of FDFtNet' })
-      .option('input-size', { type: 'number', default: 64, describe: 'Input image size in pixels' })
-      .option('bottleneck', { type: 'number', default: 128, describe: 'Projection width of the MB blocks (paper: 128)' })
-      .option('l2', { type: 'number', default: 1e-5, describe: 'L2 factor on the head kernels (paper: 1e-5)' })
+      .option('M', { type: 'number', describe: 'Fine-Tune Transformer stages (paper: 3)' })
+      .option('N', { type: 'number', describe: 'MBblockV3 blocks (paper: 4)' })
+      .option('ftt', { type: 'boolean', describe: 'Use the Fine-Tune Transformer (--no-ftt: the Table 6 ablation)' })
+      .option('bottleneck', { type: 'number', describe: 'Self-attention bottleneck b (paper: 8)' })
+      .option('l2', { type: 'number', describe: 'L2 weight decay of the heads (paper: 1e-5)' })
+      .option('input-size', { type: 'number', describe: 'Model input size in px (paper: 64)' })
+      .option('baseline', { type: 'boolean', default: false, describe: "Summarise the backbone classifier (the paper's baseline, what fdft pretrain trains) instead of FDFtNet" })
       .option('expand-backbone', { type: 'boolean', default: false, describe: 'List the frozen backbone layer by layer' }) as never,
   handler: async (argv) => {
+    const config = resolveTrainConfig(argv.baseline ? 'pretrain' : 'train', argv);
     const { initEngine } = await import('../../engine/index.ts');
     await initEngine(argv.backend, argv.quiet || argv.json ? () => {} : undefined);
     const { createBackbone, createFdftNet, paramCounts } = await import('../../models/index.ts');
     const { layerRows, formatSummary } = await import('../../models/summary.ts');
+    // The same mapping as src/train/finetune.ts: train's --bottleneck is the FTT's attention
+    // reduction b; the MB blocks keep createFdftNet's default projection width (train has no flag for it).
     const model = argv.baseline
-      ? createBackbone(argv.backbone, { inputSize: argv.inputSize, includeTop: true })
+      ? createBackbone(config.backbone, { inputSize: config.inputSize, includeTop: true })
       : createFdftNet({
-          backbone: argv.backbone as 'xception',
-          M: argv.M,
-          N: argv.N,
-          useFtt: argv.ftt,
-          inputSize: argv.inputSize,
-          bottleneck: argv.bottleneck,
-          l2: argv.l2,
+          backbone: config.backbone as 'xception',
+          M: config.M,
+          N: config.N,
+          useFtt: config.useFtt,
+          l2: config.l2,
+          attentionReduction: config.bottleneck,
+          inputSize: config.inputSize,
         }).model;
     const counts = paramCounts(model);
     const rows = layerRows(model, { expandBackbone: argv.expandBackbone });
     if (argv.json) {
       console.log(JSON.stringify({ model: model.name, ...counts, layers: rows }));
     } else {
+      const size = `${config.inputSize}x${config.inputSize}`;
       const title = argv.baseline
-        ? `${argv.backbone} baseline classifier (${argv.inputSize}x${argv.inputSize})`
-        : `FDFtNet — backbone ${argv.backbone}, M=${argv.M}, N=${argv.N}${argv.ftt ? '' : ', no FTT'} (${argv.inputSize}x${argv.inputSize})`;
+        ? `${config.backbone} baseline classifier (${size})`
+        : `FDFtNet — backbone ${config.backbone}, M=${config.M}, N=${config.N}${config.useFtt ? `, b=${config.bottleneck}` : ', no FTT'} (${size})`;
       console.log(formatSummary(title, rows, counts));
     }
     model.dispose();
