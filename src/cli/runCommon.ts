@@ -16,9 +16,26 @@ export async function trainingContext(argv: GlobalOptions) {
   return { reporter, interrupt };
 }
 
-export async function printResult(result: RunResult, argv: GlobalOptions): Promise<void> {
+/** An argument as a shell would need it typed (paths with spaces or quotes). */
+function shellArg(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface ResumeHint {
+  /** The command whose --resume continues the job. */
+  command: 'train' | 'pretrain';
+  /** What that resume does beyond continuing the run, in a few words. */
+  then?: string;
+}
+
+/** The one line telling how to continue an interrupted run. */
+function interruptedMessage(runDir: string, hint: ResumeHint): string {
+  return `interrupted: checkpoint in ${runDir}; continue with: fdft ${hint.command} --resume ${shellArg(runDir)}${hint.then ? ` (${hint.then})` : ''}`;
+}
+
+export async function printResult(result: RunResult, argv: GlobalOptions, hint: ResumeHint): Promise<void> {
   if (result.status === 'interrupted') {
-    process.stderr.write(`interrupted: checkpoint in ${result.runDir}; continue with --resume ${result.runDir}\n`);
+    process.stderr.write(interruptedMessage(result.runDir, hint) + '\n');
     process.exitCode = 130;
     return;
   }

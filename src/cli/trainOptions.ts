@@ -14,6 +14,7 @@ import {
   MONITORS,
   type TrainConfig,
 } from '../train/config.ts';
+import { DEFAULT_CACHE_DIR } from '../train/runData.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -28,7 +29,7 @@ export function addDataOptions<T>(y: Argv<T>) {
     .option('group-by', { type: 'string', describe: 'Regex whose first capture group of a file path is its identity: no identity spans two splits' })
     .option('input-size', { type: 'number', describe: 'Model input size in px (paper: 64)' })
     .option('fit', { type: 'string', choices: ['squash', 'crop'] as const, describe: 'Resize by squashing the whole image or center-cropping to square' })
-    .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory (default: .cache/images)' });
+    .option('cache-dir', { type: 'string', describe: `Decoded-image cache directory (default: ${DEFAULT_CACHE_DIR})` });
 }
 
 export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {

@@ -278,7 +278,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainLoopResult> {
         partial: { epoch, step, lossSum, accSum, seen, seconds: priorSeconds + (performance.now() - t0) / 1000 },
       };
       await saveCheckpoint(o.runDir, { model: o.artefact, optimizer, state });
-      reporter.log(`interrupted in epoch ${epoch + 1} after step ${step}; checkpoint written. Resume with --resume ${o.runDir}`);
+      // The command prints how to continue (train / pretrain --resume, or re-running an experiment).
+      reporter.log(`interrupted in epoch ${epoch + 1} after step ${step}; checkpoint written to ${o.runDir}`);
       break;
     }
     const trainSeconds = priorSeconds + (performance.now() - t0) / 1000;

@@ -4,7 +4,8 @@
  * run finished / interrupted / failed and write its test evaluation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { TrainConfig } from './config.ts';
 import type { TrainLoopResult } from './loop.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -17,6 +18,7 @@ import type { EvalMetrics } from '../eval/metrics.ts';
 import { engineInfo } from '../engine/index.ts';
 import { canonicalJson } from './runDir.ts';
 import { cpuInfo } from '../util/cpuInfo.ts';
+import { DatasetError } from '../data/errors.ts';
 
 export class RunError extends Error {
   override name = 'RunError';
@@ -33,6 +35,11 @@ export interface RunOptions {
   tensorboard?: boolean;
   /** Engine of the frozen backbone's forward pass: onnxruntime when available (auto), or tfjs. */
   engine?: 'auto' | 'onnx' | 'tfjs';
+  /**
+   * Extra run.json fields, written when the run is created or resumed: e.g. the fine-tune config of
+   * the `fdft train` that started a pretrain, so that `fdft train --resume <pretrain>` can go on.
+   */
+  runInfo?: Record<string, unknown>;
 }
 
 export interface RunResult {
@@ -53,7 +60,20 @@ function comparable(c: TrainConfig): unknown {
   return JSON.parse(canonicalJson(c));
 }
 
+/**
+ * A --data folder that is not there fails before any run directory is made or reopened (a new one
+ * would be left behind as a failed run, a resumed one marked failed); discovery checks the rest.
+ */
+export async function assertDataFolder(config: Pick<TrainConfig, 'data'>): Promise<void> {
+  if (config.data === 'synthetic') return;
+  const path = resolve(config.data);
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw new DatasetError(`dataset folder ${path} does not exist`);
+  if (!st.isDirectory()) throw new DatasetError(`dataset path ${path} is not a folder`);
+}
+
 export async function startRun(kind: 'pretrain' | 'train', config: TrainConfig, opts: RunOptions): Promise<OpenRun> {
+  await assertDataFolder(config);
   let dir: string;
   if (opts.resumeDir) {
     dir = opts.resumeDir;
@@ -64,7 +84,7 @@ export async function startRun(kind: 'pretrain' | 'train', config: TrainConfig, 
         `--resume ${dir}: the requested options differ from the run's own (${join(dir, 'run.json')}); resume with the same options, or omit them (fdft resumes with the stored config)`,
       );
     }
-    await updateRunInfo(dir, { status: 'running' });
+    await updateRunInfo(dir, { ...opts.runInfo, status: 'running' });
   } else {
     dir = await createRunDir({
       root: opts.checkpointsRoot,
@@ -73,7 +93,7 @@ export async function startRun(kind: 'pretrain' | 'train', config: TrainConfig, 
       config,
       kind,
       // The CPU too: onnxruntime's kernels (and so the run's last bits) depend on its vector extensions.
-      extra: { engine: engineInfo() ?? null, tfjs: tf.version.tfjs, node: process.version, cpu: cpuInfo() },
+      extra: { ...opts.runInfo, engine: engineInfo() ?? null, tfjs: tf.version.tfjs, node: process.version, cpu: cpuInfo() },
     });
   }
   opts.reporter.log(`run directory: ${dir}`);

@@ -23,7 +23,7 @@ export const command: CommandModule<object, ExperimentArgs> = {
       .option('repeat', { type: 'number', describe: 'Seeds per cell (reports mean ± std)' })
       .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'Directory holding run directories (finished runs are reused)' })
       .option('reports', { type: 'string', default: 'reports', describe: 'Directory for reports/<name>/' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'List what would run, train nothing' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'List every pretrain and fine-tune with its settings and whether it would train, resume or be reused; train and write nothing' })
       .option('cache-dir', { type: 'string', describe: 'Decoded-image cache directory' })
       .option('tensorboard', { type: 'boolean', default: true, describe: 'Write TensorBoard event files into each run directory' })
       .option('workers', { type: 'number', describe: 'tfjs engine: data-parallel gradient worker threads per run (see fdft train --help)' })
@@ -34,10 +34,17 @@ export const command: CommandModule<object, ExperimentArgs> = {
   handler: async (argv) => {
     const { join } = await import('node:path');
     const { loadExperiment } = await import('../../experiments/schema.ts');
-    const { runExperiment, seedsFor } = await import('../../experiments/runner.ts');
-    const { collectResults, writeExperimentReport, table5 } = await import('../../experiments/report.ts');
+    const { runExperiment, seedsFor, planExperiment, formatPlan } = await import('../../experiments/runner.ts');
+    const { collectResults, writeExperimentReport, table5, degenerateNotes, DEGENERATE_MARK } = await import('../../experiments/report.ts');
     const { trainingContext } = await import('../runCommon.ts');
     const exp = await loadExperiment(argv.file);
+    if (argv.dryRun) {
+      // Before the engine starts: a dry run only reads run directories.
+      const plan = await planExperiment(exp, { checkpointsRoot: argv.checkpoints, repeat: argv.repeat });
+      if (argv.json) console.log(JSON.stringify({ dryRun: true, plan }));
+      else console.log(formatPlan(exp, plan).join('\n'));
+      return;
+    }
     const { reporter, interrupt } = await trainingContext(argv);
     try {
       const outcomes = await runExperiment(exp, {
@@ -48,21 +55,29 @@ export const command: CommandModule<object, ExperimentArgs> = {
         tensorboard: argv.tensorboard, engine: argv.engine as 'auto' | 'onnx' | 'tfjs', workers: argv.workers,
         trainEngine: argv.trainEngine as 'auto' | 'onnx' | 'tfjs' | undefined,
         repeat: argv.repeat,
-        dryRun: argv.dryRun,
       });
       reporter.stop();
       const seeds = seedsFor(exp, argv.repeat);
       const results = await collectResults(exp, outcomes, seeds);
       const written = await writeExperimentReport(exp, results, join(argv.reports, exp.name));
-      if (argv.json) console.log(JSON.stringify({ report: written, outcomes }));
+      const notes = degenerateNotes(results);
+      if (argv.json) console.log(JSON.stringify({ report: written, outcomes, degenerate: notes?.runs ?? [] }));
       else {
         const t = table5(exp, results);
         console.log(`\n${t.headers.join(' | ')}`);
         for (const row of t.rows) console.log(row.join(' | '));
+        if (notes) console.log(`\n${notes.legend}`);
         const trained = outcomes.filter((o) => o.trained).length;
         const skipped = outcomes.filter((o) => o.status === 'skipped');
         console.log(`\n${outcomes.length} cells: ${trained} trained now, ${outcomes.filter((o) => o.status === 'finished' && !o.trained).length} reused, ${skipped.length} skipped, ${outcomes.filter((o) => o.status === 'failed').length} failed, ${outcomes.filter((o) => o.status === 'interrupted').length} interrupted`);
         console.log(`report: ${written.markdown}\n        ${written.html}`);
+      }
+      // Last, where it is seen: numbers from a model that learned nothing must not pass for results.
+      if (notes) {
+        console.warn(
+          `\nwarning: test results of ${exp.name} that measure nothing (marked ${DEGENERATE_MARK} in the tables; no gain or Δ is computed from them):\n` +
+            notes.runs.map((l) => `  - ${l}`).join('\n'),
+        );
       }
       if (outcomes.some((o) => o.status === 'interrupted')) process.exitCode = 130;
       else if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;

@@ -26,7 +26,7 @@ export const command: CommandModule<object, GlobalOptions & RawArgs> = {
         trainEngine: argv.trainEngine as TrainEngine | undefined,
       });
       reporter.stop();
-      await printResult(result, argv);
+      await printResult(result, argv, { command: 'pretrain' });
     } finally {
       reporter.stop();
       interrupt.dispose();
