@@ -4,6 +4,8 @@
  * published numbers beside ours, the Table 6 ablation (with/without FTT and the difference), ROC
  * curves per cell, training curves, run settings, seeds, wall times, machine and backend.
  * Every number comes from the runs' own `eval-test/metrics.json` — nothing is typed in.
+ * Numbers of models that are degenerate or at chance on the test split (./degenerate.ts) carry a
+ * † and a footnote, and no gain or Δ is computed from them: those would compare noise.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import os from 'node:os';
 import type { Experiment, Variant } from './schema.ts';
 import type { CellOutcome } from './runner.ts';
 import { meanStd, type EvalMetrics } from '../eval/metrics.ts';
+import { degenerateFindings, CHANCE_ALPHA, type DegenerateFinding, type TableMetric } from './degenerate.ts';
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   baseline: 'Baseline',
@@ -23,7 +26,17 @@ export interface CellResult {
   backbone: string;
   variant: Variant;
   /** One entry per finished seed. */
-  runs: { seed: number; runDir: string; accuracy: number; auroc: number; eer: number; seconds: number; epochs: number }[];
+  runs: {
+    seed: number;
+    runDir: string;
+    accuracy: number;
+    auroc: number;
+    eer: number;
+    seconds: number;
+    epochs: number;
+    /** Why this run's test result measures nothing; empty when it is a real result. */
+    degenerate: DegenerateFinding[];
+  }[];
   /** Mean and sample std over seeds, in %. */
   acc?: { mean: number; std: number };
   auroc?: { mean: number; std: number };
@@ -39,7 +52,32 @@ export interface ExperimentResults {
   backend?: string;
   seeds: number[];
   cells: CellResult[];
-  ablation: { dataset: string; backbone: string; with: CellResult; without: CellResult; dAcc?: number; dAuroc?: number }[];
+  ablation: {
+    dataset: string;
+    backbone: string;
+    with: CellResult;
+    without: CellResult;
+    dAcc?: number;
+    dAuroc?: number;
+    /** False where either model is degenerate or at chance on that metric: the Δ is not a finding. */
+    meaningful: Record<TableMetric, boolean>;
+  }[];
+}
+
+/** Marks a number whose model measures nothing on the test split; explained in a footnote. */
+export const DEGENERATE_MARK = '†';
+
+/** Whether any seed of the cell is degenerate or at chance on this metric. */
+export function isDegenerate(c: CellResult | undefined, metric: TableMetric): boolean {
+  return !!c?.runs.some((run) => run.degenerate.some((f) => f.voids.includes(metric)));
+}
+
+/** A change in points; one that rounds to zero has no direction and reads ±0.00. */
+export function formatChange(change: number, style: 'arrow' | 'sign'): string {
+  const size = Math.abs(change).toFixed(2);
+  if (Number(size) === 0) return `±${size}`;
+  if (style === 'arrow') return change > 0 ? `▲${size}` : `▼${size}`;
+  return change > 0 ? `+${size}` : `-${size}`;
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -63,6 +101,7 @@ export async function collectResults(exp: Experiment, outcomes: CellOutcome[], s
           const m = (await readJson<{ metrics: EvalMetrics }>(join(o.runDir, 'eval-test', 'metrics.json')))?.metrics;
           const info = await readJson<{ seconds?: number; epochsCompleted?: number; engine?: { backend?: string } }>(join(o.runDir, 'run.json'));
           if (!m) continue;
+          const scores = await readScores(o.runDir);
           backend ??= info?.engine?.backend;
           runs.push({
             seed: o.seed,
@@ -72,6 +111,7 @@ export async function collectResults(exp: Experiment, outcomes: CellOutcome[], s
             eer: m.eer * 100,
             seconds: info?.seconds ?? 0,
             epochs: info?.epochsCompleted ?? 0,
+            degenerate: degenerateFindings(m, scores?.scores),
           });
         }
         const reason = mine.find((o) => o.reason)?.reason;
@@ -101,6 +141,10 @@ export async function collectResults(exp: Experiment, outcomes: CellOutcome[], s
         without: wo,
         dAcc: w.acc && wo.acc ? w.acc.mean - wo.acc.mean : undefined,
         dAuroc: w.auroc && wo.auroc ? w.auroc.mean - wo.auroc.mean : undefined,
+        meaningful: {
+          acc: !isDegenerate(w, 'acc') && !isDegenerate(wo, 'acc'),
+          auroc: !isDegenerate(w, 'auroc') && !isDegenerate(wo, 'auroc'),
+        },
       });
     }
   }
@@ -138,11 +182,15 @@ export function table5(exp: Experiment, r: ExperimentResults): TableModel {
   const rowsKey: { variant: Variant; backbone: string }[] = [];
   for (const variant of exp.variants) for (const backbone of exp.backbones) rowsKey.push({ variant, backbone });
   const get = (d: string, b: string, v: Variant) => r.cells.find((c) => c.dataset === d && c.backbone === b && c.variant === v);
-  // Best value per column (bold).
+  // Best value per column (bold), among the models that measure something.
   const best: Record<string, number> = {};
   for (const d of datasets) {
     for (const metric of ['acc', 'auroc'] as const) {
-      const vals = rowsKey.map((k) => get(d, k.backbone, k.variant)?.[metric]?.mean).filter((x): x is number => x !== undefined);
+      const vals = rowsKey
+        .map((k) => get(d, k.backbone, k.variant))
+        .filter((c) => !isDegenerate(c, metric))
+        .map((c) => c?.[metric]?.mean)
+        .filter((x): x is number => x !== undefined);
       if (vals.length) best[`${d}/${metric}`] = Math.max(...vals);
     }
   }
@@ -156,16 +204,16 @@ export function table5(exp: Experiment, r: ExperimentResults): TableModel {
       const c = get(d, k.backbone, k.variant);
       const base = get(d, k.backbone, 'baseline');
       for (const metric of ['acc', 'auroc'] as const) {
-        let text = fmt(c?.[metric], n);
         const v = c?.[metric]?.mean;
         const bv = base?.[metric]?.mean;
-        if (k.variant !== 'baseline' && v !== undefined && bv !== undefined) {
-          const gain = v - bv;
-          text += gain >= 0 ? ` (▲${gain.toFixed(2)})` : ` (▼${(-gain).toFixed(2)})`;
+        const degenerate = isDegenerate(c, metric);
+        let text = fmt(c?.[metric], n) + (degenerate ? DEGENERATE_MARK : '');
+        if (k.variant !== 'baseline' && v !== undefined && bv !== undefined && !degenerate && !isDegenerate(base, metric)) {
+          text += ` (${formatChange(v - bv, 'arrow')})`;
         }
         if (c?.status === 'missing') text = c.reason?.includes('no path') ? 'n/a' : '—';
         row.push(text);
-        b.push(v !== undefined && v === best[`${d}/${metric}`]);
+        b.push(v !== undefined && !degenerate && v === best[`${d}/${metric}`]);
       }
     }
     rows.push(row);
@@ -191,20 +239,47 @@ export function paperTable(exp: Experiment): TableModel | undefined {
 export function ablationTable(r: ExperimentResults): TableModel | undefined {
   if (!r.ablation.length) return undefined;
   const n = r.seeds.length;
+  const value = (c: CellResult, metric: TableMetric) => fmt(c[metric], n) + (c[metric] && isDegenerate(c, metric) ? DEGENERATE_MARK : '');
+  const change = (d: number | undefined, meaningful: boolean) => (d === undefined ? '—' : meaningful ? formatChange(d, 'sign') : 'not meaningful');
   const rows = r.ablation.map((a) => [
     a.dataset,
     a.backbone,
-    fmt(a.with.acc, n),
-    fmt(a.without.acc, n),
-    a.dAcc === undefined ? '—' : (a.dAcc >= 0 ? '+' : '') + a.dAcc.toFixed(2),
-    fmt(a.with.auroc, n),
-    fmt(a.without.auroc, n),
-    a.dAuroc === undefined ? '—' : (a.dAuroc >= 0 ? '+' : '') + a.dAuroc.toFixed(2),
+    value(a.with, 'acc'),
+    value(a.without, 'acc'),
+    change(a.dAcc, a.meaningful.acc),
+    value(a.with, 'auroc'),
+    value(a.without, 'auroc'),
+    change(a.dAuroc, a.meaningful.auroc),
   ]);
   return {
     headers: ['Dataset', 'Backbone', 'ACC % with FTT', 'ACC % w/o FTT', 'Δ ACC', 'AUROC % with FTT', 'AUROC % w/o FTT', 'Δ AUROC'],
     rows,
     bold: rows.map(() => []),
+  };
+}
+
+export interface DegenerateNotes {
+  /** What the mark means. */
+  legend: string;
+  /** One line per run that measures nothing: the cell, the seed and why. */
+  runs: string[];
+}
+
+/** The footnote of the marks, or undefined when every run is a real result. */
+export function degenerateNotes(r: ExperimentResults): DegenerateNotes | undefined {
+  const runs: string[] = [];
+  for (const c of r.cells) {
+    for (const run of c.runs) {
+      for (const f of run.degenerate) runs.push(`${VARIANT_LABEL[c.variant]} ${c.backbone} on ${c.dataset}, seed ${run.seed}: ${f.detail}`);
+    }
+  }
+  if (!runs.length) return undefined;
+  return {
+    legend:
+      `${DEGENERATE_MARK} not a finding: the model is degenerate or at chance on the test split (constant predictions, one predicted class, ` +
+      `or a test AUROC not above 50 % by a one-sided Mann–Whitney test at p < ${CHANCE_ALPHA}); ` +
+      'no ▲/▼ gain or Table 6 Δ is computed from it.',
+    runs,
   };
 }
 
@@ -222,7 +297,18 @@ function runsTable(r: ExperimentResults): TableModel {
   const rows: string[][] = [];
   for (const c of r.cells) {
     for (const run of c.runs) {
-      rows.push([c.dataset, c.backbone, VARIANT_LABEL[c.variant], String(run.seed), run.accuracy.toFixed(2), run.auroc.toFixed(2), String(run.epochs), run.seconds.toFixed(0), run.runDir]);
+      const mark = (metric: TableMetric) => (run.degenerate.some((f) => f.voids.includes(metric)) ? DEGENERATE_MARK : '');
+      rows.push([
+        c.dataset,
+        c.backbone,
+        VARIANT_LABEL[c.variant],
+        String(run.seed),
+        run.accuracy.toFixed(2) + mark('acc'),
+        run.auroc.toFixed(2) + mark('auroc'),
+        String(run.epochs),
+        run.seconds.toFixed(0),
+        run.runDir,
+      ]);
     }
     if (!c.runs.length) rows.push([c.dataset, c.backbone, VARIANT_LABEL[c.variant], '—', '—', '—', '—', '—', c.reason ?? 'not run']);
   }
@@ -323,6 +409,11 @@ export async function writeExperimentReport(exp: Experiment, r: ExperimentResult
   const paper = paperTable(exp);
   const abl = ablationTable(r);
   const runs = runsTable(r);
+  const notes = degenerateNotes(r);
+  const mdNotes = notes ? `\n${notes.legend}\n\n${notes.runs.map((l) => `- ${l}`).join('\n')}\n` : '';
+  const htmlNotes = notes
+    ? `<p>${escapeHtml(notes.legend)}</p><ul>${notes.runs.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`
+    : '';
   const settings = [
     `experiment: ${exp.name}${exp.file ? ` (${exp.file})` : ''}`,
     `seeds: ${r.seeds.join(', ')}${r.seeds.length > 1 ? ' (mean ± sample std over seeds)' : ''}`,
@@ -340,8 +431,9 @@ export async function writeExperimentReport(exp: Experiment, r: ExperimentResult
     'Best value per column in bold; ▲/▼ = change over the same backbone\'s baseline. n/a = dataset path not set.',
     '',
     mdTable(t5),
+    mdNotes,
     paper ? `\n## The paper's published numbers\n\n${mdTable(paper)}` : '',
-    abl ? `\n## Table 6 — ablation of the Fine-Tune Transformer\n\n${mdTable(abl)}` : '',
+    abl ? `\n## Table 6 — ablation of the Fine-Tune Transformer\n\n${mdTable(abl)}${notes ? `\n\n${DEGENERATE_MARK} and "not meaningful": see the note under Table 5.` : ''}` : '',
     `\n## Runs\n\n${mdTable(runs)}`,
     `\n## Settings\n\n${settings.map((s) => `- ${s}`).join('\n')}`,
     images.length ? `\n## Figures\n\n${images.map((i) => `![${i.caption}](${i.file})`).join('\n')}` : '',
@@ -355,9 +447,9 @@ export async function writeExperimentReport(exp: Experiment, r: ExperimentResult
   const html = htmlPage({
     title: `${exp.name}: FDFtNet Table 5${abl ? ' and Table 6' : ''}`,
     sections: [
-      { heading: 'Table 5 — ACC % and AUROC % (test split)', html: `<p>Best per column in bold; ▲/▼ = change over the baseline.</p>${htmlTableOf(t5)}` },
+      { heading: 'Table 5 — ACC % and AUROC % (test split)', html: `<p>Best per column in bold; ▲/▼ = change over the baseline.</p>${htmlTableOf(t5)}${htmlNotes}` },
       ...(paper ? [{ heading: "The paper's published numbers", html: htmlTableOf(paper) }] : []),
-      ...(abl ? [{ heading: 'Table 6 — Fine-Tune Transformer ablation', html: htmlTableOf(abl) }] : []),
+      ...(abl ? [{ heading: 'Table 6 — Fine-Tune Transformer ablation', html: htmlTableOf(abl) + htmlNotes }] : []),
       { heading: 'ROC curves and training curves', html: images.map((i) => imageHtml(i.png, i.caption, { width: 460 })).join('\n') },
       { heading: 'Runs', html: htmlTableOf(runs) },
       { heading: 'Settings', html: `<ul>${settings.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>` },

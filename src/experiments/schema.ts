@@ -38,6 +38,11 @@ export interface Experiment {
   /** Option overrides for every pretrain / fine-tune (same names as the CLI, camelCase). */
   pretrain?: Record<string, unknown>;
   train?: Record<string, unknown>;
+  /**
+   * Overrides for one backbone's runs (e.g. a lower learning rate for SqueezeNet, which has no
+   * BatchNorm). They apply over the experiment-wide ones; a dataset's own options apply over both.
+   */
+  perBackbone?: Partial<Record<string, { pretrain?: Record<string, unknown>; train?: Record<string, unknown> }>>;
   /** The file it came from (filled in on load). */
   file?: string;
 }
@@ -73,6 +78,8 @@ const optionBag = {
   },
 } as const;
 
+const BACKBONES = ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] as const;
+
 const schema = {
   type: 'object',
   additionalProperties: false,
@@ -105,11 +112,16 @@ const schema = {
         },
       },
     },
-    backbones: { type: 'array', minItems: 1, items: { enum: ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] } },
+    backbones: { type: 'array', minItems: 1, items: { enum: BACKBONES } },
     variants: { type: 'array', minItems: 1, items: { enum: ['baseline', 'fdftnet', 'fdftnet-noftt'] } },
     seeds: { type: 'array', items: { type: 'integer' } },
     pretrain: optionBag,
     train: optionBag,
+    perBackbone: {
+      type: 'object',
+      propertyNames: { enum: BACKBONES },
+      additionalProperties: { type: 'object', additionalProperties: false, properties: { pretrain: optionBag, train: optionBag } },
+    },
   },
 } as const;
 
@@ -118,8 +130,11 @@ const validate = ajv.compile(schema);
 
 function describe(errors: ErrorObject[]): string {
   return errors
+    // ajv reports a bad key twice: the enum error naming it, then a generic "property name must be valid".
+    .filter((e) => e.keyword !== 'propertyNames')
     .map((e) => {
       const where = e.instancePath || '(top level)';
+      if (e.propertyName !== undefined && e.keyword === 'enum') return `${where}: unknown backbone '${e.propertyName}': must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
       if (e.keyword === 'additionalProperties') return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
       if (e.keyword === 'enum') return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
       return `${where}: ${e.message}`;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyDataset } from '../train/tinyDataset.ts';
 import { parseExperiment } from '../../src/experiments/schema.ts';
+import { pretrainConfig, finetuneConfig, type PlannedRun } from '../../src/experiments/runner.ts';
 
 const BIN = join(process.cwd(), 'bin', 'fdft.js');
 let work: string;
@@ -24,6 +25,16 @@ function experiment(): { outcomes: { dataset: string; variant: string; status: s
   );
   if (r.status !== 0) throw new Error(`fdft experiment failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+}
+
+function dryRun(json: boolean): string {
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'experiment', expFile, '--dry-run', '--checkpoints', join(work, 'ck'), '--reports', join(work, 'reports'), ...(json ? ['--json'] : [])],
+    { encoding: 'utf8', env: { ...process.env, FDFT_BACKEND: 'wasm' }, timeout: 120_000 },
+  );
+  if (r.status !== 0) throw new Error(`fdft experiment --dry-run failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
 }
 
 before(async () => {
@@ -61,6 +72,51 @@ test('schema errors name the file and the field', () => {
   });
 });
 
+test('perBackbone options apply to that backbone\'s runs only, and a dataset\'s own options over them', () => {
+  const exp = parseExperiment({
+    name: 'x',
+    datasets: [
+      { name: 'a', path: 'synthetic' },
+      { name: 'b', path: 'synthetic', pretrain: { lr: 0.01 } },
+    ],
+    backbones: ['squeezenet', 'shallownetv3'],
+    variants: ['baseline', 'fdftnet'],
+    pretrain: { epochs: 3, lr: 0.002 },
+    perBackbone: { squeezenet: { pretrain: { lr: 1e-4, augment: false } } },
+  });
+  const [a, b] = exp.datasets as [typeof exp.datasets[0], typeof exp.datasets[0]];
+  const squeeze = pretrainConfig(exp, a, 'squeezenet', 1);
+  assert.equal(squeeze.lr, 1e-4);
+  assert.equal(squeeze.epochs, 3, 'the experiment-wide options still apply');
+  assert.equal(squeeze.augment.hflip, false);
+  assert.equal(pretrainConfig(exp, a, 'shallownetv3', 1).lr, 0.002);
+  assert.equal(pretrainConfig(exp, b, 'squeezenet', 1).lr, 0.01);
+  assert.equal(finetuneConfig(exp, a, 'squeezenet', 1, true, '/pre').lr, 0.3, 'pretrain overrides leave fine-tunes alone');
+  assert.throws(
+    () => parseExperiment({ name: 'y', datasets: [{ name: 'a', path: null }], backbones: ['xception'], variants: ['baseline'], perBackbone: { vgg: {} } }, 'y.json'),
+    /y\.json[\s\S]*perBackbone: unknown backbone 'vgg'/,
+  );
+});
+
+test('--dry-run lists every pretrain and fine-tune with its settings and writes nothing', async () => {
+  const { plan } = JSON.parse(dryRun(true).trim().split('\n').pop()!) as { plan: PlannedRun[] };
+  const tiny = plan.filter((p) => p.dataset === 'tiny');
+  assert.deepEqual(
+    tiny.map((p) => [p.kind, p.variant, p.action]),
+    [
+      ['pretrain', 'baseline', 'train'],
+      ['fine-tune', 'fdftnet', 'train'],
+      ['fine-tune', 'fdftnet-noftt', 'train'],
+    ],
+  );
+  assert.match(tiny[0]!.settings!, /1 epoch × 2 steps, batch 8, adam lr 0\.001/);
+  assert.match(tiny[1]!.settings!, /sgd lr 0\.01 .*FTT M 1, N 1/);
+  assert.match(tiny[2]!.settings!, /no FTT, N 1/);
+  assert.ok(plan.filter((p) => p.dataset === 'PGGAN').every((p) => p.action === 'skip' && /no path/.test(p.reason!)), 'a dataset without a path would be skipped');
+  await assert.rejects(stat(join(work, 'reports')), { code: 'ENOENT' }, 'no report is written');
+  await assert.rejects(stat(join(work, 'ck')), { code: 'ENOENT' }, 'no run directory is made');
+});
+
 test('the report carries the runs\' own metrics; re-running trains nothing; an interrupted cell alone re-runs', async () => {
   const first = experiment();
   const done = first.outcomes.filter((o) => o.status === 'finished');
@@ -95,6 +151,13 @@ test('the report carries the runs\' own metrics; re-running trains nothing; an i
   const retrained = third.outcomes.filter((o) => o.trained);
   assert.deepEqual(retrained.map((o) => o.variant), ['fdftnet'], 'only the interrupted cell runs again');
   assert.equal(retrained[0]!.runDir, ft.runDir, 'it is resumed in its own run directory');
+
+  const listing = dryRun(false);
+  assert.match(listing, new RegExp(`would reuse  pretrain \\(baseline row\\) shallownetv3 on tiny, seed 1 in ${first.outcomes[0]!.runDir}`));
+  assert.match(listing, /would reuse  fdftnet shallownetv3 on tiny, seed 1 in /);
+  assert.match(listing, /would reuse  fdftnet-noftt shallownetv3 on tiny, seed 1 in /);
+  assert.match(listing, /would skip   pretrain \(baseline row\) shallownetv3 on PGGAN, seed 1 — dataset PGGAN has no path/);
+  assert.match(listing, /6 runs \(2 pretrains, 4 fine-tunes\): 0 would train, 0 would resume, 3 would be reused, 3 skipped/);
 });
 
 test('every committed experiment file passes the schema', async () => {
