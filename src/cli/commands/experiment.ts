@@ -79,7 +79,11 @@ export const command: CommandModule<object, ExperimentArgs> = {
             notes.runs.map((l) => `  - ${l}`).join('\n'),
         );
       }
-      if (outcomes.some((o) => o.status === 'interrupted')) process.exitCode = 130;
+      if (outcomes.some((o) => o.status === 'interrupted')) {
+        // Re-running reuses finished runs and resumes the interrupted one from its checkpoint.
+        console.error(`interrupted: continue with the same command (fdft experiment ${argv.file}); finished runs are reused, the interrupted one resumes`);
+        process.exitCode = 130;
+      }
       else if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
     } finally {
       reporter.stop();
