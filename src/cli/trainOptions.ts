@@ -20,6 +20,28 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The model size option of every command that builds a model. */
+export const INPUT_SIZE_OPTION = { type: 'number', describe: 'Model input size in px (paper: 64)' } as const;
+
+export function addBackboneOption<T>(y: Argv<T>) {
+  return y.option('backbone', {
+    type: 'string',
+    choices: ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] as const,
+    default: 'xception',
+    describe: 'Backbone CNN',
+  });
+}
+
+/** FDFtNet's head options (fdft train; fdft summary takes the same, so it describes what train builds). */
+export function addHeadOptions<T>(y: Argv<T>) {
+  return y
+    .option('M', { type: 'number', describe: 'Fine-Tune Transformer stages (paper: 3)' })
+    .option('N', { type: 'number', describe: 'MBblockV3 blocks (paper: 4)' })
+    .option('ftt', { type: 'boolean', describe: 'Use the Fine-Tune Transformer (--no-ftt: the Table 6 ablation)' })
+    .option('bottleneck', { type: 'number', describe: 'Self-attention bottleneck b (paper: 8)' })
+    .option('l2', { type: 'number', describe: 'L2 weight decay of the heads (paper: 1e-5)' });
+}
+
 export function addDataOptions<T>(y: Argv<T>) {
   return y
     .option('data', {
@@ -27,19 +49,13 @@ export function addDataOptions<T>(y: Argv<T>) {
       describe: 'Dataset root: ROOT/{train,val,test,finetune}/{real,fake} or ROOT/{real,fake}. Default: the embedded synthetic set',
     })
     .option('group-by', { type: 'string', describe: 'Regex whose first capture group of a file path is its identity: no identity spans two splits' })
-    .option('input-size', { type: 'number', describe: 'Model input size in px (paper: 64)' })
+    .option('input-size', INPUT_SIZE_OPTION)
     .option('fit', { type: 'string', choices: ['squash', 'crop'] as const, describe: 'Resize by squashing the whole image or center-cropping to square' })
     .option('cache-dir', { type: 'string', describe: `Decoded-image cache directory (default: ${DEFAULT_CACHE_DIR})` });
 }
 
 export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
-  let a = addDataOptions(y)
-    .option('backbone', {
-      type: 'string',
-      choices: ['xception', 'resnetv2', 'squeezenet', 'shallownetv3'] as const,
-      default: 'xception',
-      describe: 'Backbone CNN',
-    })
+  let a = addBackboneOption(addDataOptions(y))
     .option('preset', { type: 'string', choices: ['paper', 'quick'] as const, describe: 'paper: §4.1 schedule (default); quick: a few-minute run on 2 cores' })
     .option('epochs', { type: 'number', describe: `Maximum epochs (paper: ${command === 'train' ? PAPER_TRAIN.epochs : PAPER_PRETRAIN.epochs})` })
     .option('steps-per-epoch', { type: 'number', describe: 'Steps per epoch (default: one pass over the split)' })
@@ -86,12 +102,7 @@ export function addTrainOptions<T>(y: Argv<T>, command: 'pretrain' | 'train') {
         'tfjs engine only: data-parallel gradient worker threads, each with its own engine and model replica (1 = in-thread; default: one per core, at most 8, ≥ 16 images per slice; 1 with --backend tensorflow). Not part of the config hash: BN layers then normalise per slice',
     });
   if (command === 'train') {
-    a = a
-      .option('M', { type: 'number', describe: 'Fine-Tune Transformer stages (paper: 3)' })
-      .option('N', { type: 'number', describe: 'MBblockV3 blocks (paper: 4)' })
-      .option('ftt', { type: 'boolean', describe: 'Use the Fine-Tune Transformer (--no-ftt: the Table 6 ablation)' })
-      .option('bottleneck', { type: 'number', describe: 'Self-attention bottleneck b (paper: 8)' })
-      .option('l2', { type: 'number', describe: 'L2 weight decay of the heads (paper: 1e-5)' })
+    a = addHeadOptions(a)
       .option('backbone-weights', { type: 'string', describe: 'Pretrained backbone run directory (default: reuse a finished pretrain of this backbone and dataset, or run one)' })
       .option('pretrain-epochs', { type: 'number', describe: 'Epochs of the automatic pretrain when none exists' });
   }

@@ -2,6 +2,8 @@
  * The resolved configuration of a run: every hyper-parameter and the seed, written to the run's
  * `run.json` so a run can be reproduced and resumed. Defaults follow the FDFtNet paper §4.1.
  */
+import type { FdftNetOptions } from '../models/fdftnet.ts';
+
 export type OptimizerName = 'sgd' | 'adam';
 export type ScheduleName = 'cosine' | 'constant';
 
@@ -125,3 +127,12 @@ export const PAPER_PRETRAIN = {
  */
 export const QUICK_PRETRAIN = { epochs: 3, stepsPerEpoch: 20, batch: 32, patience: 3, preciseBn: 256 } as const;
 export const QUICK_TRAIN = { epochs: 5, stepsPerEpoch: 10, batch: 32, patience: 5, lr: 0.05, preciseBn: 256 } as const;
+
+/**
+ * The FDFtNet head options a run config stands for (everything but the backbone and the seed):
+ * `--bottleneck` is the FTT's attention reduction b; the MB blocks keep createFdftNet's projection
+ * width, which no flag sets. `fdft train` builds from this, `fdft summary` describes it.
+ */
+export function fdftNetHeadOptions(config: TrainConfig): Omit<FdftNetOptions, 'backbone' | 'seed'> {
+  return { M: config.M, N: config.N, useFtt: config.useFtt, l2: config.l2, attentionReduction: config.bottleneck, inputSize: config.inputSize };
+}

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import type { TrainConfig } from './config.ts';
+import { fdftNetHeadOptions, type TrainConfig } from './config.ts';
 import type { ImageSet } from '../data/types.ts';
 import { trainLoop } from './loop.ts';
 import { dataLoopOptions, openRunTrainingData, type TrainingData } from './runData.ts';
@@ -43,16 +43,7 @@ export async function runFinetune(config: TrainConfig, opts: RunOptions & Parall
     // Decoding streams in the background while training runs (issue 4); val/test are awaited when first scored.
     const data = (opened = await openRunTrainingData(run.dir, config, 'finetune', opts));
     const pretrained = await loadPretrainedBackbone(config.backboneWeights);
-    const net = createFdftNet({
-      backbone: pretrained,
-      M: config.M,
-      N: config.N,
-      useFtt: config.useFtt,
-      l2: config.l2,
-      attentionReduction: config.bottleneck,
-      inputSize: config.inputSize,
-      seed: config.seed,
-    });
+    const net = createFdftNet({ ...fdftNetHeadOptions(config), backbone: pretrained, seed: config.seed });
     // Only the heads train; the frozen backbone keeps its pretrained statistics (inference mode).
     setBatchNormMomentum(net.head, config.bnMomentum ?? DEFAULT_BN_MOMENTUM);
     // The frozen backbone runs once per batch in inference mode, outside the gradient tape — on

@@ -240,6 +240,7 @@ function fullConv(ctx: GradientContext, n: OnnxNode, dy: string, block: number):
   const [m, , kh, kw] = ctx.shape(w) as [number, number, number, number];
   const [, , oh, ow] = ctx.shape(n.outputs[0]!) as [number, number, number, number];
   const [pt, pl, pb, pr] = intsAttr(n, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
+  if (h + pt + pb - kh + 1 !== oh || wd + pl + pr - kw + 1 !== ow) throw new OnnxTrainingError(`internal: NCHWc Conv '${b}': output ${oh}x${ow} is not a stride-1 conv's`);
   const out: Array<string | undefined> = [undefined, undefined];
   if (ctx.needs(x)) {
     const blocks = ctx.reshape(w, [m / block, c / block, kh, kw, block, block], `${b}/dx/w_blocks`);
@@ -274,7 +275,6 @@ function fullConv(ctx: GradientContext, n: OnnxNode, dy: string, block: number):
     const oihw = ctx.op('Concat', taps, `${b}/dw/stack`, { axis: attr.int(2) });
     const blocks = ctx.reshape(oihw, [m / block, block, c / block, block, kh, kw], `${b}/dw/blocks`);
     out[1] = ctx.reshape(ctx.transpose(blocks, [0, 2, 4, 5, 3, 1], `${b}/dw/oihwbibo`), [m, c, kh, kw], `${b}/dw/w`);
-    if (h + pt + pb - kh + 1 !== oh || wd + pl + pr - kw + 1 !== ow) throw new OnnxTrainingError(`internal: NCHWc Conv '${b}': output ${oh}x${ow} is not a stride-1 conv's`);
   }
   return out;
 }
